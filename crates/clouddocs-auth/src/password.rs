@@ -1,0 +1,225 @@
+//! Password hashing: Argon2id with the OWASP parameters, run on a bounded blocking pool,
+//! with legacy bcrypt hashes verified and upgraded, and a dummy verification for unknown
+//! users so that "no such user" costs the same time as "wrong password".
+
+use std::sync::Arc;
+
+use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version};
+use clouddocs_domain::Password;
+use tokio::sync::Semaphore;
+
+/// Hashing failed for a reason other than a wrong password
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// The stored hash could not be parsed
+    #[error("stored password hash is malformed")]
+    MalformedHash,
+    /// The hashing primitive failed
+    #[error("password hashing failed")]
+    Primitive,
+    /// The blocking pool is gone (shutdown)
+    #[error("password hashing pool is closed")]
+    PoolClosed,
+}
+
+/// The outcome of a password verification
+#[derive(Debug)]
+pub enum Verification {
+    /// Wrong password, or unknown user
+    Invalid,
+    /// Right password; `rehash` holds a new hash when the stored one used older parameters
+    /// or a legacy algorithm
+    Valid {
+        /// The upgraded hash to store, if any
+        rehash: Option<String>,
+    },
+}
+
+/// Hashes and verifies passwords off the async executor, at most `permits` at a time
+#[derive(Clone)]
+pub struct PasswordHasher {
+    params: Params,
+    permits: Arc<Semaphore>,
+    dummy_hash: Arc<str>,
+}
+
+impl std::fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordHasher").field("params", &self.params).finish_non_exhaustive()
+    }
+}
+
+/// OWASP's Argon2id recommendation: m=19 MiB, t=2, p=1
+pub fn owasp_params() -> Params {
+    Params::default()
+}
+
+impl PasswordHasher {
+    /// A hasher running at most `max_concurrent` hashes at once (typically the core count)
+    pub fn new(max_concurrent: usize) -> Result<Self, HashError> {
+        let params = owasp_params();
+        let dummy_hash = hash_blocking(&params, b"clouddocs-dummy-password-for-timing")?;
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            dummy_hash: dummy_hash.into(),
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let _permit = self.permits.acquire().await.map_err(|_| HashError::PoolClosed)?;
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(work))
+            .await
+            .map_err(|_| HashError::PoolClosed)
+    }
+
+    /// Hashes a new password
+    pub async fn hash(&self, password: Password) -> Result<String, HashError> {
+        let params = self.params.clone();
+        self.run(move || hash_blocking(&params, password.expose().as_bytes())).await?
+    }
+
+    /// Verifies `password` against `stored`; `None` (unknown user) verifies against a dummy
+    /// hash and always answers `Invalid`, in the same time as a real verification
+    pub async fn verify(
+        &self,
+        password: Password,
+        stored: Option<String>,
+    ) -> Result<Verification, HashError> {
+        let params = self.params.clone();
+        let dummy = self.dummy_hash.clone();
+        self.run(move || verify_blocking(&params, &password, stored.as_deref(), &dummy))
+            .await?
+    }
+}
+
+fn argon2(params: &Params) -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+}
+
+fn hash_blocking(params: &Params, password: &[u8]) -> Result<String, HashError> {
+    argon2(params)
+        .hash_password(password)
+        .map(|h| h.to_string())
+        .map_err(|_| HashError::Primitive)
+}
+
+fn verify_blocking(
+    params: &Params,
+    password: &Password,
+    stored: Option<&str>,
+    dummy: &str,
+) -> Result<Verification, HashError> {
+    let Some(stored) = stored else {
+        // Same work as a real verification; the result is ignored on purpose.
+        let _ = argon2(params).verify_password(password.expose().as_bytes(), dummy);
+        return Ok(Verification::Invalid);
+    };
+    if stored.starts_with("$2") {
+        return verify_bcrypt(params, password, stored);
+    }
+    let parsed = PasswordHash::new(stored).map_err(|_| HashError::MalformedHash)?;
+    match argon2(params).verify_password(password.expose().as_bytes(), &parsed) {
+        Ok(()) => {
+            let current = argon2::Params::try_from(&parsed).ok();
+            let outdated = parsed.algorithm.as_str() != "argon2id"
+                || current.is_none_or(|p| {
+                    p.m_cost() != params.m_cost()
+                        || p.t_cost() != params.t_cost()
+                        || p.p_cost() != params.p_cost()
+                });
+            let rehash = if outdated {
+                Some(hash_blocking(params, password.expose().as_bytes())?)
+            } else {
+                None
+            };
+            Ok(Verification::Valid { rehash })
+        }
+        Err(argon2::password_hash::Error::PasswordInvalid) => Ok(Verification::Invalid),
+        Err(_) => Err(HashError::MalformedHash),
+    }
+}
+
+fn verify_bcrypt(
+    params: &Params,
+    password: &Password,
+    stored: &str,
+) -> Result<Verification, HashError> {
+    // bcrypt silently truncates at 72 bytes; refuse rather than accept a prefix.
+    if password.expose().len() > 72 {
+        return Ok(Verification::Invalid);
+    }
+    match bcrypt::verify(password.expose(), stored) {
+        Ok(true) => Ok(Verification::Valid {
+            rehash: Some(hash_blocking(params, password.expose().as_bytes())?),
+        }),
+        Ok(false) => Ok(Verification::Invalid),
+        Err(_) => Err(HashError::MalformedHash),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pw(s: &str) -> Password {
+        Password::parse(s).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_only_the_right_password() {
+        let hasher = PasswordHasher::new(2).unwrap();
+        let hash = hasher.hash(pw("correct-violet-staple")).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(matches!(
+            hasher.verify(pw("correct-violet-staple"), Some(hash.clone())).await.unwrap(),
+            Verification::Valid { rehash: None }
+        ));
+        assert!(matches!(
+            hasher.verify(pw("wrong-violet-staple"), Some(hash)).await.unwrap(),
+            Verification::Invalid
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_is_always_invalid() {
+        let hasher = PasswordHasher::new(1).unwrap();
+        assert!(matches!(
+            hasher.verify(pw("clouddocs-dummy-password-for-timing"), None).await.unwrap(),
+            Verification::Invalid
+        ));
+    }
+
+    #[tokio::test]
+    async fn legacy_bcrypt_and_weaker_argon2_hashes_are_upgraded() {
+        let hasher = PasswordHasher::new(1).unwrap();
+        let legacy = bcrypt::hash("correct-violet-staple", 4).unwrap();
+        let Verification::Valid { rehash: Some(new) } =
+            hasher.verify(pw("correct-violet-staple"), Some(legacy)).await.unwrap()
+        else {
+            panic!("bcrypt hash should verify and be upgraded");
+        };
+        assert!(new.starts_with("$argon2id$"));
+
+        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).unwrap())
+            .hash_password(b"correct-violet-staple")
+            .unwrap()
+            .to_string();
+        assert!(matches!(
+            hasher.verify(pw("correct-violet-staple"), Some(weak)).await.unwrap(),
+            Verification::Valid { rehash: Some(_) }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_hostile_stored_hash_is_an_error_not_a_panic() {
+        let hasher = PasswordHasher::new(1).unwrap();
+        for stored in ["$2b$04$ÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿ", "$argon2id$garbage", "plain"] {
+            assert!(hasher.verify(pw("correct-violet-staple"), Some(stored.to_owned())).await.is_err());
+        }
+    }
+}

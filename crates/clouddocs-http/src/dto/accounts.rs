@@ -1,0 +1,126 @@
+//! Accounts, sessions and profile bodies.
+
+use clouddocs_service::{SessionView, User};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `POST /auth/register`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// Email address; normalized to lowercase
+    pub email: String,
+    /// 8 to 128 characters, not common, not guessable
+    pub password: String,
+    /// Name shown to others
+    pub display_name: String,
+}
+
+/// `POST /auth/login` (JSON or form)
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Email address
+    pub email: String,
+    /// Password
+    pub password: String,
+}
+
+/// The answer to a successful login; the session itself is in the cookie
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send this in `X-CSRF-Token` on every cookie-authenticated unsafe request
+    pub csrf_token: String,
+    /// The signed-in user
+    pub user: UserResponse,
+}
+
+/// `PATCH /me`: only the display name may change
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    /// New display name
+    pub display_name: String,
+}
+
+/// `POST /me/password`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    /// The password in use now
+    pub current_password: String,
+    /// The new password
+    pub new_password: String,
+}
+
+/// A user
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserResponse {
+    /// User id
+    pub id: String,
+    /// Normalized email
+    pub email: String,
+    /// Display name
+    pub display_name: String,
+    /// Platform administrator
+    pub platform_admin: bool,
+    /// Disabled accounts cannot sign in
+    pub disabled: bool,
+    /// Creation time, unix milliseconds
+    pub created_at: i64,
+}
+
+impl From<User> for UserResponse {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            display_name: u.display_name,
+            platform_admin: u.platform_admin,
+            disabled: u.disabled,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// A signed-in device
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionResponse {
+    /// Session id (not the cookie)
+    pub id: String,
+    /// Sign-in time, unix milliseconds
+    pub created_at: i64,
+    /// Last activity, unix milliseconds
+    pub last_seen_at: i64,
+    /// Absolute expiry, unix milliseconds
+    pub expires_at: i64,
+    /// Client address at sign-in
+    pub ip: Option<String>,
+    /// Client user agent at sign-in
+    pub user_agent: Option<String>,
+    /// The session making this request
+    pub current: bool,
+}
+
+impl From<SessionView> for SessionResponse {
+    fn from(s: SessionView) -> Self {
+        Self {
+            id: s.id,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at,
+            ip: s.ip,
+            user_agent: s.user_agent,
+            current: s.current,
+        }
+    }
+}
+
+/// A page of a list
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    /// The items of this page
+    pub items: Vec<T>,
+    /// Pass as `?cursor=` for the next page; absent on the last page
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,112 @@
+//! The HTTP layer of CloudDocs: the only crate that knows axum and tower-http.
+//!
+//! [`app`] builds the router from the state; [`Application`] binds it to a listener and
+//! serves it until shutdown, so the binary and the tests start the server the same way.
+
+pub mod dto;
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+pub mod startup;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, StatusCode};
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi as _;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use state::{AppState, HttpSettings};
+
+use crate::problem::ApiError;
+
+const REQUEST_ID: &str = "x-request-id";
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+/// The whole application router
+pub fn app(state: AppState) -> Router {
+    let request_id = HeaderName::from_static(REQUEST_ID);
+    let sensitive = [
+        axum::http::header::AUTHORIZATION,
+        axum::http::header::COOKIE,
+        axum::http::header::SET_COOKIE,
+        HeaderName::from_static("x-api-key"),
+        HeaderName::from_static("x-csrf-token"),
+    ];
+    let body_limit = state.settings.body_limit;
+    let timeout = state.settings.request_timeout;
+    let api = Router::new()
+        .merge(routes::health::router())
+        .merge(routes::auth::router())
+        .merge(routes::me::router())
+        .merge(routes::admin::router())
+        .fallback(not_found)
+        .route_layer(axum::middleware::from_fn(middleware::metrics::track));
+    let docs: Router<AppState> =
+        SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi()).into();
+    api.merge(docs)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetSensitiveHeadersLayer::new(sensitive))
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                }))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    middleware::security_headers::security_headers,
+                ))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::limits::limit_headers))
+                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+                .layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .with_state(state)
+}
+
+/// A server bound to its listener, ready to run
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds `addr` (port 0 picks a free port)
+    pub async fn bind(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        Ok(Self { listener, router: app(state) })
+    }
+
+    /// The bound address
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}

@@ -1,0 +1,173 @@
+//! The one API error type, rendered as RFC 9457 `application/problem+json`.
+//!
+//! Clients get a safe title and detail; internal causes are logged once, here, and never
+//! rendered. Every 401 carries `WWW-Authenticate`.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use clouddocs_service::ServiceError;
+use serde::Serialize;
+
+/// The realm in every `WWW-Authenticate` challenge
+const CHALLENGE: &str = r#"Bearer realm="clouddocs""#;
+
+/// An error answered by the API
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed request (syntax)
+    #[error("{0}")]
+    BadRequest(String),
+    /// No valid credential (401); the detail says what was wrong
+    #[error("{detail}")]
+    Unauthenticated {
+        /// What was wrong with the credential
+        detail: &'static str,
+        /// Whether a bearer token was presented (adds `error="invalid_token"`)
+        invalid_token: bool,
+    },
+    /// Authenticated but not allowed (403)
+    #[error("{0}")]
+    Forbidden(String),
+    /// The credential's scopes do not cover the request (403)
+    #[error("this request needs the `{0}` scope")]
+    InsufficientScope(&'static str),
+    /// Missing, or invisible to the caller (404)
+    #[error("the requested resource does not exist")]
+    NotFound,
+    /// Conflicts with existing state (409)
+    #[error("{0}")]
+    Conflict(String),
+    /// Body larger than allowed (413)
+    #[error("request body is too large")]
+    PayloadTooLarge,
+    /// Wrong content type (415)
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Well-formed but unacceptable input (422)
+    #[error("{0}")]
+    Unprocessable(String),
+    /// Rate limited (429)
+    #[error("too many requests, retry later")]
+    TooManyRequests {
+        /// Seconds until a retry may succeed
+        retry_after: u64,
+    },
+    /// A dependency is down (503)
+    #[error("service temporarily unavailable")]
+    Unavailable,
+    /// A bug or unexpected failure (500); the cause is logged, never shown
+    #[error("internal server error")]
+    Internal(#[source] anyhow::Error),
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+}
+
+impl ApiError {
+    /// The HTTP status; exhaustive on purpose
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) | ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "https://clouddocs.dev/problems/bad-request",
+            ApiError::Unauthenticated { .. } => "https://clouddocs.dev/problems/unauthenticated",
+            ApiError::Forbidden(_) => "https://clouddocs.dev/problems/forbidden",
+            ApiError::InsufficientScope(_) => "https://clouddocs.dev/problems/insufficient-scope",
+            ApiError::NotFound => "https://clouddocs.dev/problems/not-found",
+            ApiError::Conflict(_) => "https://clouddocs.dev/problems/conflict",
+            ApiError::PayloadTooLarge => "https://clouddocs.dev/problems/payload-too-large",
+            ApiError::UnsupportedMediaType(_) => "https://clouddocs.dev/problems/unsupported-media-type",
+            ApiError::Unprocessable(_) => "https://clouddocs.dev/problems/validation",
+            ApiError::TooManyRequests { .. } => "https://clouddocs.dev/problems/rate-limited",
+            ApiError::Unavailable => "https://clouddocs.dev/problems/unavailable",
+            ApiError::Internal(_) => "https://clouddocs.dev/problems/internal",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(error = ?cause, "request failed unexpectedly");
+        }
+        let problem = Problem {
+            kind: self.kind(),
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail: self.to_string(),
+        };
+        let mut response = (status, Json(problem)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        match &self {
+            ApiError::Unauthenticated { invalid_token: true, .. } => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer realm="clouddocs", error="invalid_token""#),
+                );
+            }
+            ApiError::Unauthenticated { .. } => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
+            }
+            ApiError::InsufficientScope(scope) => {
+                if let Ok(value) = HeaderValue::from_str(&format!(
+                    r#"Bearer realm="clouddocs", error="insufficient_scope", scope="{scope}""#
+                )) {
+                    headers.insert(header::WWW_AUTHENTICATE, value);
+                }
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Validation(v) => ApiError::Unprocessable(v.to_string()),
+            ServiceError::EmailTaken => ApiError::Conflict(err.to_string()),
+            ServiceError::InvalidCredentials => ApiError::Unauthenticated {
+                detail: "invalid email or password",
+                invalid_token: false,
+            },
+            ServiceError::WrongCurrentPassword => ApiError::Forbidden(err.to_string()),
+            ServiceError::Forbidden(why) => ApiError::Forbidden(why.to_owned()),
+            ServiceError::NotFound => ApiError::NotFound,
+            ServiceError::Store(clouddocs_store::StoreError::Unavailable(cause)) => {
+                tracing::error!(error = ?cause, "database unavailable");
+                ApiError::Unavailable
+            }
+            ServiceError::Store(other) => ApiError::Internal(anyhow::Error::new(other)),
+            ServiceError::Unexpected(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+/// Shorthand for handler results
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,108 @@
+//! Registration, login and logout.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use clouddocs_domain::{DisplayName, Email, Password};
+use clouddocs_service::{NewAccount, ValidationError};
+
+use crate::dto::{LoginRequest, LoginResponse, RegisterRequest, UserResponse};
+use crate::extract::{ApiJson, Authenticated, ClientMeta, JsonOrForm};
+use crate::problem::{ApiError, ApiResult};
+use crate::state::{AppState, HttpSettings};
+
+/// `/auth/*`
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/register", post(post_register))
+        .route("/auth/login", post(post_login))
+        .route("/auth/logout", post(post_logout))
+}
+
+fn validation(err: impl Into<ValidationError>) -> ApiError {
+    ApiError::Unprocessable(err.into().to_string())
+}
+
+/// Create an account.
+///
+/// **Permissions**: anyone.
+#[utoipa::path(post, path = "/auth/register", tag = "accounts", request_body = RegisterRequest,
+    responses(
+        (status = 201, body = UserResponse, description = "Account created"),
+        (status = 409, description = "Email already registered"),
+        (status = 422, description = "Invalid email, weak or breached password, unknown field"),
+    ))]
+pub async fn post_register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<UserResponse>)> {
+    let account = NewAccount {
+        email: Email::parse(&body.email).map_err(validation)?,
+        password: Password::parse(&body.password).map_err(validation)?,
+        display_name: DisplayName::parse(&body.display_name).map_err(validation)?,
+    };
+    let user = state.svc.register(account, false).await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+pub(crate) fn session_cookie(settings: &HttpSettings, value: String, max_age_secs: i64) -> Cookie<'static> {
+    Cookie::build((settings.cookie_name(), value))
+        .http_only(true)
+        .secure(!settings.dev)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(time::Duration::seconds(max_age_secs))
+        .build()
+}
+
+/// Sign in with email and password (JSON or form); sets the session cookie.
+///
+/// Unknown email and wrong password get the same answer in the same time.
+///
+/// **Permissions**: anyone.
+#[utoipa::path(post, path = "/auth/login", tag = "accounts", request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse, description = "Signed in; session cookie set"),
+        (status = 401, description = "Invalid email or password"),
+        (status = 422, description = "Malformed body"),
+    ))]
+pub async fn post_login(
+    State(state): State<AppState>,
+    client: ClientMeta,
+    JsonOrForm(body): JsonOrForm<LoginRequest>,
+) -> ApiResult<Response> {
+    let outcome = state
+        .svc
+        .login(&body.email, &body.password, client.ip, client.user_agent)
+        .await?;
+    let max_age = i64::try_from(state.svc.config().session_absolute.as_secs()).unwrap_or(i64::MAX);
+    let cookie = session_cookie(&state.settings, outcome.session_token, max_age);
+    let mut headers = HeaderMap::new();
+    let value = HeaderValue::from_str(&cookie.to_string())
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
+    headers.insert(header::SET_COOKIE, value);
+    let body = LoginResponse { csrf_token: outcome.csrf_token, user: outcome.user.into() };
+    Ok((headers, Json(body)).into_response())
+}
+
+/// End the current session (cookie) and clear the cookie.
+///
+/// **Permissions**: any authenticated caller.
+#[utoipa::path(post, path = "/auth/logout", tag = "accounts",
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "Not signed in"),
+        (status = 403, description = "Missing CSRF token"),
+    ))]
+pub async fn post_logout(State(state): State<AppState>, auth: Authenticated) -> ApiResult<Response> {
+    if let Some(session_id) = &auth.session_id {
+        state.svc.end_session(&auth.principal, session_id).await?;
+    }
+    let cleared = session_cookie(&state.settings, String::new(), 0);
+    let value = HeaderValue::from_str(&cleared.to_string())
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, value)]).into_response())
+}

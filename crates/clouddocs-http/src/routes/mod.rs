@@ -1,0 +1,26 @@
+//! One router per resource, merged by [`crate::app`].
+
+pub mod admin;
+pub mod auth;
+pub mod health;
+pub mod me;
+
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// `?cursor=&limit=` of every list
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// `next_cursor` of the previous page
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 20)
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    /// The page size, clamped to 1..=100
+    pub fn limit(&self) -> u32 {
+        self.limit.unwrap_or(20).clamp(1, 100)
+    }
+}

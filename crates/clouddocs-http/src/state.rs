@@ -1,0 +1,55 @@
+//! Shared application state handed to every handler.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clouddocs_service::Services;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+/// HTTP-level settings
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Development mode: plain-HTTP cookie named `clouddocs` instead of `__Host-clouddocs`
+    pub dev: bool,
+    /// Send `Strict-Transport-Security` (serving TLS, or behind a TLS proxy)
+    pub hsts: bool,
+    /// Largest accepted request body, in bytes
+    pub body_limit: usize,
+    /// Largest accepted total size of request headers, in bytes
+    pub header_limit: usize,
+    /// Requests taking longer are answered 503
+    pub request_timeout: Duration,
+    /// Origins allowed by CORS (none by default)
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            dev: false,
+            hsts: false,
+            body_limit: 1024 * 1024,
+            header_limit: 16 * 1024,
+            request_timeout: Duration::from_secs(30),
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+impl HttpSettings {
+    /// The session cookie's name: the `__Host-` prefix pins it to this host, `Secure`, `Path=/`
+    pub fn cookie_name(&self) -> &'static str {
+        if self.dev { "clouddocs" } else { "__Host-clouddocs" }
+    }
+}
+
+/// What every handler can reach
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases
+    pub svc: Arc<Services>,
+    /// HTTP settings
+    pub settings: Arc<HttpSettings>,
+    /// Prometheus metrics
+    pub metrics: PrometheusHandle,
+}

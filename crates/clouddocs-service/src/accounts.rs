@@ -1,0 +1,220 @@
+//! Registration, login, profile and password changes.
+
+use clouddocs_auth::password::Verification;
+use clouddocs_auth::token;
+use clouddocs_domain::{DisplayName, Email, Password, Principal, UserId, check_strength};
+use clouddocs_store::sql::{sessions, users};
+use clouddocs_store::{StoreError, sql::users::UserRow};
+use serde::Serialize;
+
+use crate::{ServiceError, Services, ValidationError, millis, now_ms};
+
+/// A user as any response may show it: never the password hash
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct User {
+    /// The user's id
+    pub id: String,
+    /// The normalized email
+    pub email: String,
+    /// The display name
+    pub display_name: String,
+    /// Whether the user is a platform administrator
+    pub platform_admin: bool,
+    /// Whether the account is disabled
+    pub disabled: bool,
+    /// Creation time, unix milliseconds
+    pub created_at: i64,
+}
+
+impl From<&UserRow> for User {
+    fn from(row: &UserRow) -> Self {
+        Self {
+            id: row.id.clone(),
+            email: row.email.clone(),
+            display_name: row.display_name.clone(),
+            platform_admin: row.platform_admin(),
+            disabled: row.disabled(),
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// A validated registration
+#[derive(Debug)]
+pub struct NewAccount {
+    /// The email
+    pub email: Email,
+    /// The chosen password (strength is checked by the use case)
+    pub password: Password,
+    /// The display name
+    pub display_name: DisplayName,
+}
+
+/// What a successful password login yields: secrets to hand to the client once
+#[derive(Debug)]
+pub struct LoginOutcome {
+    /// The user
+    pub user: User,
+    /// The session's public id
+    pub session_id: String,
+    /// The cookie secret (only its digest is stored)
+    pub session_token: String,
+    /// The CSRF token bound to the session (only its digest is stored)
+    pub csrf_token: String,
+}
+
+impl Services {
+    /// Creates an account; `platform_admin` only from the admin CLI
+    pub async fn register(
+        &self,
+        account: NewAccount,
+        platform_admin: bool,
+    ) -> Result<User, ServiceError> {
+        let local_part = account.email.as_str().split('@').next().unwrap_or_default();
+        check_strength(
+            &account.password,
+            &[account.email.as_str(), local_part, account.display_name.as_str(), "clouddocs"],
+        )
+        .map_err(ValidationError::from)?;
+        let hash = self.hasher.hash(account.password).await?;
+        let row = UserRow::new(
+            UserId::new().to_string(),
+            account.email.as_str().to_owned(),
+            account.display_name.as_str().to_owned(),
+            hash,
+            platform_admin,
+            now_ms(),
+        );
+        let mut tx = self.db.begin().await?;
+        match users::insert(&mut tx, &row).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict { constraint: "users_email_key" }) => {
+                return Err(ServiceError::EmailTaken);
+            }
+            Err(other) => return Err(other.into()),
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        tracing::info!(user_id = %row.id, "account registered");
+        Ok(User::from(&row))
+    }
+
+    /// Checks an email and password; unknown email, wrong password and disabled account
+    /// are indistinguishable, in answer and in time
+    pub async fn verify_credentials(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<UserRow, ServiceError> {
+        // A password outside the length bounds can never match: still spend the same time.
+        let password = Password::parse(password)
+            .or_else(|_| Password::parse("clouddocs-out-of-bounds-password"))
+            .map_err(|_| ServiceError::InvalidCredentials)?;
+        let row = match Email::parse(email) {
+            Ok(email) => {
+                let mut conn = self.db.acquire().await?;
+                users::find_by_email(&mut conn, email.as_str()).await?
+            }
+            Err(_) => None,
+        };
+        let stored = row.as_ref().map(|r| r.password_hash.clone());
+        let verification = self.hasher.verify(password, stored).await?;
+        match (row, verification) {
+            (Some(row), Verification::Valid { rehash }) if !row.disabled() => {
+                if let Some(new_hash) = rehash {
+                    let mut conn = self.db.acquire().await?;
+                    users::set_password_hash(&mut conn, &row.id, &new_hash, now_ms()).await?;
+                }
+                Ok(row)
+            }
+            _ => Err(ServiceError::InvalidCredentials),
+        }
+    }
+
+    /// Password login that opens a browser session
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        ip: Option<String>,
+        user_agent: Option<String>,
+    ) -> Result<LoginOutcome, ServiceError> {
+        let row = self.verify_credentials(email, password).await?;
+        let session_token = token::random_token(32)?;
+        let csrf_token = token::random_token(32)?;
+        let now = now_ms();
+        let session = sessions::SessionRow {
+            id: clouddocs_domain::SessionId::new().to_string(),
+            token_hash: token::digest(&session_token),
+            csrf_hash: token::digest(&csrf_token),
+            user_id: row.id.clone(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now.saturating_add(millis(self.config.session_absolute)),
+            ip,
+            user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
+        };
+        let mut conn = self.db.acquire().await?;
+        sessions::insert(&mut conn, &session).await?;
+        tracing::info!(user_id = %row.id, session_id = %session.id, "login succeeded");
+        Ok(LoginOutcome {
+            user: User::from(&row),
+            session_id: session.id,
+            session_token,
+            csrf_token,
+        })
+    }
+
+    /// The caller's own profile
+    pub async fn me(&self, principal: &Principal) -> Result<User, ServiceError> {
+        let mut conn = self.db.acquire().await?;
+        let row = users::find(&mut conn, &principal.user_id.to_string())
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        Ok(User::from(&row))
+    }
+
+    /// Changes the caller's display name
+    pub async fn update_display_name(
+        &self,
+        principal: &Principal,
+        display_name: DisplayName,
+    ) -> Result<User, ServiceError> {
+        let id = principal.user_id.to_string();
+        let mut tx = self.db.begin().await?;
+        users::set_display_name(&mut tx, &id, display_name.as_str(), now_ms()).await?;
+        let row = users::find(&mut tx, &id).await?.ok_or(ServiceError::NotFound)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(User::from(&row))
+    }
+
+    /// Changes the caller's password after checking the current one, and ends every other
+    /// session of the user (`keep_session` is the one making the change, if any)
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: &str,
+        new: Password,
+        keep_session: Option<&str>,
+    ) -> Result<(), ServiceError> {
+        let id = principal.user_id.to_string();
+        let row = {
+            let mut conn = self.db.acquire().await?;
+            users::find(&mut conn, &id).await?.ok_or(ServiceError::NotFound)?
+        };
+        let current = Password::parse(current).map_err(|_| ServiceError::WrongCurrentPassword)?;
+        match self.hasher.verify(current, Some(row.password_hash.clone())).await? {
+            Verification::Valid { .. } => {}
+            Verification::Invalid => return Err(ServiceError::WrongCurrentPassword),
+        }
+        let local_part = row.email.split('@').next().unwrap_or_default();
+        check_strength(&new, &[row.email.as_str(), local_part, row.display_name.as_str()])
+            .map_err(ValidationError::from)?;
+        let hash = self.hasher.hash(new).await?;
+        let mut tx = self.db.begin().await?;
+        users::set_password_hash(&mut tx, &id, &hash, now_ms()).await?;
+        let ended = sessions::delete_all_for_user(&mut tx, &id, keep_session).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        tracing::info!(user_id = %id, sessions_ended = ended, "password changed");
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! Errors of the use cases, in the terms a client can act on.
+
+use clouddocs_domain::{DisplayNameError, EmailError, PasswordError, ScopeError};
+use clouddocs_store::StoreError;
+
+/// Input that is well-formed but not acceptable (422)
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    /// Bad email
+    #[error("{0}")]
+    Email(#[from] EmailError),
+    /// Bad or weak password
+    #[error("{0}")]
+    Password(#[from] PasswordError),
+    /// Bad display name
+    #[error("{0}")]
+    DisplayName(#[from] DisplayNameError),
+    /// Unknown scope
+    #[error("{0}")]
+    Scope(#[from] ScopeError),
+    /// Anything else, with the field it concerns
+    #[error("`{field}`: {reason}")]
+    Field {
+        /// The offending field
+        field: &'static str,
+        /// Why it was refused
+        reason: String,
+    },
+}
+
+/// Why a use case did not complete
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The input was refused
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// The email is taken
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    /// Unknown email or wrong password; deliberately indistinguishable
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// The current password given for a sensitive change is wrong
+    #[error("current password is incorrect")]
+    WrongCurrentPassword,
+    /// The caller is not allowed to do this
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The object does not exist, or the caller may not know it exists
+    #[error("not found")]
+    NotFound,
+    /// Storage failed
+    #[error("storage failure")]
+    Store(#[source] StoreError),
+    /// Anything else that is not the caller's fault
+    #[error("internal failure")]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => ServiceError::NotFound,
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+impl From<clouddocs_auth::password::HashError> for ServiceError {
+    fn from(err: clouddocs_auth::password::HashError) -> Self {
+        ServiceError::Unexpected(anyhow::Error::new(err))
+    }
+}
+
+impl From<clouddocs_auth::token::RandomError> for ServiceError {
+    fn from(err: clouddocs_auth::token::RandomError) -> Self {
+        ServiceError::Unexpected(anyhow::Error::new(err))
+    }
+}

@@ -1,0 +1,72 @@
+//! CloudDocs use cases. Each public method takes the caller's identity, authorizes first,
+//! then changes state inside one transaction (with its audit event, once the audit layer
+//! records it), so a change and its record land together or not at all.
+
+mod accounts;
+mod admin;
+mod error;
+mod sessions;
+
+pub use accounts::{LoginOutcome, NewAccount, User};
+pub use error::{ServiceError, ValidationError};
+pub use sessions::{SessionInfo, SessionView};
+
+use std::time::Duration;
+
+use clouddocs_auth::password::PasswordHasher;
+use clouddocs_store::Db;
+
+/// Tunables of the use cases
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// A session ends after this long without a request
+    pub session_idle: Duration,
+    /// A session ends this long after sign-in, whatever its activity
+    pub session_absolute: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            session_idle: Duration::from_secs(30 * 60),
+            session_absolute: Duration::from_secs(12 * 60 * 60),
+        }
+    }
+}
+
+/// Everything the use cases need: storage, hashing and configuration
+#[derive(Debug, Clone)]
+pub struct Services {
+    db: Db,
+    hasher: PasswordHasher,
+    config: ServiceConfig,
+}
+
+impl Services {
+    /// Wires the use cases over an open database
+    pub fn new(db: Db, hasher: PasswordHasher, config: ServiceConfig) -> Self {
+        Self { db, hasher, config }
+    }
+
+    /// The database (readiness checks)
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The configuration in effect
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+}
+
+/// Milliseconds since the Unix epoch
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,121 @@
+//! Browser sessions: authentication of the cookie, listing and signing out devices.
+
+use clouddocs_auth::token;
+use clouddocs_domain::{AuthMethod, Principal, Scopes, SessionId, UserId};
+use clouddocs_store::sql::{sessions, users};
+use serde::Serialize;
+
+use crate::{ServiceError, Services, millis, now_ms};
+
+/// Activity is written back at most this often, to keep reads cheap
+const TOUCH_INTERVAL_MS: i64 = 60_000;
+
+/// An authenticated session: the principal plus what CSRF checks need
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    /// The caller
+    pub principal: Principal,
+    /// The session's public id
+    pub session_id: String,
+    /// SHA-256 (hex) of the session's CSRF token
+    pub csrf_hash: String,
+}
+
+/// A session as `GET /me/sessions` shows it
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionView {
+    /// The session's public id
+    pub id: String,
+    /// Sign-in time, unix milliseconds
+    pub created_at: i64,
+    /// Last activity, unix milliseconds
+    pub last_seen_at: i64,
+    /// Absolute expiry, unix milliseconds
+    pub expires_at: i64,
+    /// Client address at sign-in
+    pub ip: Option<String>,
+    /// Client user agent at sign-in
+    pub user_agent: Option<String>,
+    /// Whether this is the session making the request
+    pub current: bool,
+}
+
+impl Services {
+    /// Resolves a session cookie; `None` for unknown, expired, idle or disabled
+    pub async fn authenticate_session(
+        &self,
+        cookie_secret: &str,
+    ) -> Result<Option<SessionInfo>, ServiceError> {
+        let now = now_ms();
+        let mut conn = self.db.acquire().await?;
+        let Some(session) = sessions::find_by_token_hash(&mut conn, &token::digest(cookie_secret)).await?
+        else {
+            return Ok(None);
+        };
+        let idle_deadline = session.last_seen_at.saturating_add(millis(self.config.session_idle));
+        if session.expires_at <= now || idle_deadline <= now {
+            sessions::delete(&mut conn, &session.user_id, &session.id).await?;
+            return Ok(None);
+        }
+        let Some(user) = users::find(&mut conn, &session.user_id).await? else {
+            return Ok(None);
+        };
+        if user.disabled() {
+            return Ok(None);
+        }
+        if now - session.last_seen_at > TOUCH_INTERVAL_MS {
+            sessions::touch(&mut conn, &session.id, now).await?;
+        }
+        let user_id: UserId = user
+            .id
+            .parse()
+            .map_err(|_| ServiceError::Unexpected(anyhow::anyhow!("stored user id is not a uuid")))?;
+        let session_id: SessionId = session
+            .id
+            .parse()
+            .map_err(|_| ServiceError::Unexpected(anyhow::anyhow!("stored session id is not a uuid")))?;
+        Ok(Some(SessionInfo {
+            principal: Principal {
+                user_id,
+                platform_admin: user.platform_admin(),
+                method: AuthMethod::Session { session_id },
+                scopes: Scopes::all(),
+            },
+            session_id: session.id,
+            csrf_hash: session.csrf_hash,
+        }))
+    }
+
+    /// Ends one session of the caller (logout, or signing out a device); `NotFound` when the
+    /// caller has no such session
+    pub async fn end_session(&self, principal: &Principal, session_id: &str) -> Result<(), ServiceError> {
+        let mut conn = self.db.acquire().await?;
+        if sessions::delete(&mut conn, &principal.user_id.to_string(), session_id).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound)
+        }
+    }
+
+    /// The caller's live sessions
+    pub async fn list_sessions(
+        &self,
+        principal: &Principal,
+        current: Option<&str>,
+    ) -> Result<Vec<SessionView>, ServiceError> {
+        let mut conn = self.db.acquire().await?;
+        let rows = sessions::list_for_user(&mut conn, &principal.user_id.to_string(), now_ms()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|s| SessionView {
+                current: current == Some(s.id.as_str()),
+                id: s.id,
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                expires_at: s.expires_at,
+                ip: s.ip,
+                user_agent: s.user_agent,
+            })
+            .collect())
+    }
+}

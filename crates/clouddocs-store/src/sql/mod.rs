@@ -1,0 +1,9 @@
+//! Portable SQL queries, one module per aggregate. Times are unix milliseconds.
+
+pub mod sessions;
+pub mod users;
+
+/// Converts a stored 0/1 flag
+pub(crate) fn flag(value: i64) -> bool {
+    value != 0
+}

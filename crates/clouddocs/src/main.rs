@@ -1,0 +1,34 @@
+//! The `clouddocs` binary: parse the command line, set up logging, dispatch.
+
+mod cli;
+mod commands;
+mod config;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    let serve_args = match &cli.command {
+        cli::Command::Serve(args) => Some(args),
+        cli::Command::Users(_) => None,
+    };
+    let config = config::load(&cli.global, serve_args)?;
+    init_tracing(config.json_logs);
+    match cli.command {
+        cli::Command::Serve(_) => commands::serve::run(config).await,
+        cli::Command::Users(cmd) => commands::users::run(config, cmd).await,
+    }
+}
+
+fn init_tracing(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
