@@ -6,6 +6,7 @@
 pub mod dto;
 pub mod extract;
 pub mod middleware;
+pub mod oauth_error;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
@@ -53,6 +54,9 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::auth::router())
         .merge(routes::me::router())
         .merge(routes::admin::router())
+        .merge(routes::api_keys::router())
+        .merge(routes::clients::router())
+        .merge(routes::oauth::router())
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn(middleware::metrics::track));
     let docs: Router<AppState> =
@@ -93,6 +97,11 @@ impl Application {
     pub async fn bind(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         Ok(Self { listener, router: app(state) })
+    }
+
+    /// Serves on an already bound listener (tests bind first to learn their URL)
+    pub fn from_listener(listener: tokio::net::TcpListener, state: AppState) -> Self {
+        Self { listener, router: app(state) }
     }
 
     /// The bound address

@@ -163,6 +163,10 @@ impl From<ServiceError> for ApiError {
                 tracing::error!(error = ?cause, "database unavailable");
                 ApiError::Unavailable
             }
+            ServiceError::Store(clouddocs_store::StoreError::Redis(cause)) => {
+                tracing::error!(error = %cause, "redis unavailable");
+                ApiError::Unavailable
+            }
             ServiceError::Store(other) => ApiError::Internal(anyhow::Error::new(other)),
             ServiceError::Unexpected(cause) => ApiError::Internal(cause),
         }

@@ -3,8 +3,11 @@
 use std::sync::Arc;
 
 use clouddocs_auth::password::PasswordHasher;
+use clouddocs_service::tokens::{KeyManager, TokenConfig};
 use clouddocs_service::{ServiceConfig, Services};
 use clouddocs_store::Db;
+use clouddocs_store::ephemeral::{Denylist, RedisDenylist, SqlDenylist};
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::{AppState, HttpSettings, middleware};
 
@@ -21,6 +24,12 @@ pub struct ServerSettings {
     pub http: HttpSettings,
     /// Use-case settings
     pub service: ServiceConfig,
+    /// Token settings (issuer, lifetimes, signing algorithm)
+    pub tokens: TokenConfig,
+    /// Secret the signing keys are sealed with
+    pub secret: SecretString,
+    /// Redis for the shared denylist; the SQL database when absent
+    pub redis_url: Option<String>,
 }
 
 impl ServerSettings {
@@ -32,6 +41,9 @@ impl ServerSettings {
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             http: HttpSettings::default(),
             service: ServiceConfig::default(),
+            tokens: TokenConfig::new("http://127.0.0.1:8080"),
+            secret: SecretString::from("clouddocs-development-secret-do-not-use-in-production"),
+            redis_url: None,
         }
     }
 }
@@ -40,10 +52,44 @@ impl ServerSettings {
 pub async fn build_state(settings: &ServerSettings) -> anyhow::Result<AppState> {
     let db = Db::connect(&settings.database_url, settings.max_connections).await?;
     let hasher = PasswordHasher::new(settings.hash_concurrency)?;
-    let svc = Services::new(db, hasher, settings.service.clone());
+    // Retired keys stay in the JWKS until every token they signed has expired.
+    let keep_retired = settings.tokens.access_ttl + std::time::Duration::from_secs(120);
+    let keys = KeyManager::load(db.clone(), settings.secret.expose_secret(), settings.tokens.algorithm, keep_retired)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load signing keys: {e}"))?;
+    let denylist: Arc<dyn Denylist> = match &settings.redis_url {
+        Some(url) => Arc::new(RedisDenylist::connect(url).await?),
+        None => Arc::new(SqlDenylist::new(db.clone())),
+    };
+    let svc = Services::new(
+        db,
+        hasher,
+        settings.service.clone(),
+        Arc::new(keys),
+        denylist,
+        settings.tokens.clone(),
+    );
+    let svc = Arc::new(svc);
+    spawn_housekeeping(Arc::downgrade(&svc));
     Ok(AppState {
-        svc: Arc::new(svc),
+        svc,
         settings: Arc::new(settings.http.clone()),
         metrics: middleware::metrics::handle(),
     })
+}
+
+/// Every minute: reload signing keys (rotations by other nodes or the CLI), purge expired
+/// denylist entries and sessions. Stops when the state is dropped.
+fn spawn_housekeeping(svc: std::sync::Weak<Services>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(svc) = svc.upgrade() else { break };
+            if let Err(err) = svc.housekeeping().await {
+                tracing::warn!(error = %err, "housekeeping failed");
+            }
+        }
+    });
 }

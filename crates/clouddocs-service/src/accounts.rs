@@ -214,6 +214,7 @@ impl Services {
         users::set_password_hash(&mut tx, &id, &hash, now_ms()).await?;
         let ended = sessions::delete_all_for_user(&mut tx, &id, keep_session).await?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.revoke_user_tokens(&id, "password changed").await?;
         tracing::info!(user_id = %id, sessions_ended = ended, "password changed");
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Platform administration of users.
 
 use clouddocs_domain::Principal;
-use clouddocs_store::sql::{sessions, users};
+use clouddocs_store::sql::{api_keys, sessions, users};
 use clouddocs_store::StoreError;
 
 use crate::{ServiceError, Services, User, now_ms};
@@ -34,8 +34,10 @@ impl Services {
         let mut tx = self.db.begin().await?;
         users::set_disabled(&mut tx, user_id, true, now_ms()).await?;
         sessions::delete_all_for_user(&mut tx, user_id, None).await?;
+        api_keys::revoke_all_for_user(&mut tx, user_id, now_ms()).await?;
         let row = users::find(&mut tx, user_id).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.revoke_user_tokens(user_id, "account disabled").await?;
         tracing::info!(target_user = %user_id, "user disabled");
         Ok(User::from(&row))
     }

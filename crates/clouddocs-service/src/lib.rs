@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod error;
 mod sessions;
+pub mod tokens;
 
 pub use accounts::{LoginOutcome, NewAccount, User};
 pub use error::{ServiceError, ValidationError};
@@ -13,8 +14,13 @@ pub use sessions::{SessionInfo, SessionView};
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use clouddocs_auth::password::PasswordHasher;
 use clouddocs_store::Db;
+use clouddocs_store::ephemeral::Denylist;
+
+use crate::tokens::{KeyManager, TokenConfig};
 
 /// Tunables of the use cases
 #[derive(Debug, Clone)]
@@ -34,18 +40,28 @@ impl Default for ServiceConfig {
     }
 }
 
-/// Everything the use cases need: storage, hashing and configuration
+/// Everything the use cases need: storage, hashing, keys and configuration
 #[derive(Debug, Clone)]
 pub struct Services {
     db: Db,
     hasher: PasswordHasher,
     config: ServiceConfig,
+    keys: Arc<KeyManager>,
+    denylist: Arc<dyn Denylist>,
+    tokens: TokenConfig,
 }
 
 impl Services {
     /// Wires the use cases over an open database
-    pub fn new(db: Db, hasher: PasswordHasher, config: ServiceConfig) -> Self {
-        Self { db, hasher, config }
+    pub fn new(
+        db: Db,
+        hasher: PasswordHasher,
+        config: ServiceConfig,
+        keys: Arc<KeyManager>,
+        denylist: Arc<dyn Denylist>,
+        tokens: TokenConfig,
+    ) -> Self {
+        Self { db, hasher, config, keys, denylist, tokens }
     }
 
     /// The database (readiness checks)

@@ -15,6 +15,9 @@ pub enum StoreError {
     /// A stored value could not be read back (corrupt row or schema drift)
     #[error("stored value is invalid: {0}")]
     Corrupt(String),
+    /// Redis is unreachable or failed
+    #[error("redis unavailable: {0}")]
+    Redis(String),
     /// The database is unreachable or failed
     #[error("database unavailable")]
     Unavailable(#[source] sqlx::Error),

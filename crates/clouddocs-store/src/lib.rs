@@ -8,6 +8,7 @@
 //! one transaction together with its audit event.
 
 mod db;
+pub mod ephemeral;
 mod error;
 pub mod sql;
 

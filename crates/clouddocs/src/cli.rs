@@ -40,6 +40,12 @@ pub(crate) struct GlobalArgs {
     /// File holding the server secret (instead of `--secret`)
     #[arg(long, global = true, env = "CLOUDDOCS_SECRET_FILE")]
     pub(crate) secret_file: Option<PathBuf>,
+    /// Public base URL of this server: the `iss` of every token [default: http://BIND]
+    #[arg(long, global = true, env = "CLOUDDOCS_PUBLIC_URL")]
+    pub(crate) public_url: Option<String>,
+    /// Algorithm for new signing keys: `EdDSA` (default), `ES256`, `RS256`, or `HS256` (explicit opt-in)
+    #[arg(long, global = true, env = "CLOUDDOCS_JWT_ALG")]
+    pub(crate) jwt_alg: Option<String>,
     /// Log format: `text` or `json`
     #[arg(long, global = true, env = "CLOUDDOCS_LOG_FORMAT")]
     pub(crate) log_format: Option<String>,
@@ -52,6 +58,15 @@ pub(crate) enum Command {
     /// Manage users
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Manage signing keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Make a new current signing key; old public keys stay in the JWKS until their tokens expire
+    Rotate,
 }
 
 #[derive(Debug, Args, Default)]

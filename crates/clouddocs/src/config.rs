@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
+use clouddocs_auth::jwt::SigningAlgorithm;
 use serde::Deserialize;
 
 use crate::cli::{GlobalArgs, ServeArgs};
@@ -21,6 +22,8 @@ struct FileConfig {
     secret: Option<String>,
     secret_file: Option<PathBuf>,
     log_format: Option<String>,
+    public_url: Option<String>,
+    jwt_alg: Option<String>,
     bind: Option<SocketAddr>,
     behind_tls: Option<bool>,
 }
@@ -36,6 +39,8 @@ pub(crate) struct Config {
     pub(crate) json_logs: bool,
     pub(crate) bind: SocketAddr,
     pub(crate) behind_tls: bool,
+    pub(crate) public_url: String,
+    pub(crate) jwt_alg: SigningAlgorithm,
 }
 
 const DEV_SECRET: &str = "clouddocs-development-secret-do-not-use-in-production";
@@ -96,6 +101,24 @@ pub(crate) fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Re
         other => bail!("log format must be `text` or `json`, not `{other}`"),
     };
     let default_bind = SocketAddr::from(([127, 0, 0, 1], 8080));
+    let bind = serve.and_then(|s| s.bind).or(file.bind).unwrap_or(default_bind);
+    let public_url = global
+        .public_url
+        .clone()
+        .or(file.public_url)
+        .unwrap_or_else(|| format!("http://{bind}"))
+        .trim_end_matches('/')
+        .to_owned();
+    if !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
+        bail!("public url must start with `https://` (or `http://` for local use), not `{public_url}`");
+    }
+    let jwt_alg: SigningAlgorithm = global
+        .jwt_alg
+        .clone()
+        .or(file.jwt_alg)
+        .unwrap_or_else(|| "EdDSA".to_owned())
+        .parse()
+        .map_err(|_| anyhow::anyhow!("jwt algorithm must be one of `EdDSA`, `ES256`, `RS256`, `HS256`"))?;
     Ok(Config {
         data_dir,
         database_url,
@@ -103,7 +126,9 @@ pub(crate) fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Re
         dev,
         secret,
         json_logs,
-        bind: serve.and_then(|s| s.bind).or(file.bind).unwrap_or(default_bind),
+        bind,
+        public_url,
+        jwt_alg,
         behind_tls: serve.and_then(|s| s.behind_tls).or(file.behind_tls).unwrap_or(false),
     })
 }

@@ -8,16 +8,19 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // reqwest (tests) and sqlx can both enable rustls providers; pick one explicitly.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = cli::Cli::parse();
     let serve_args = match &cli.command {
         cli::Command::Serve(args) => Some(args),
-        cli::Command::Users(_) => None,
+        cli::Command::Users(_) | cli::Command::Keys(_) => None,
     };
     let config = config::load(&cli.global, serve_args)?;
     init_tracing(config.json_logs);
     match cli.command {
         cli::Command::Serve(_) => commands::serve::run(config).await,
         cli::Command::Users(cmd) => commands::users::run(config, cmd).await,
+        cli::Command::Keys(cli::KeysCommand::Rotate) => commands::keys::rotate(config).await,
     }
 }
 

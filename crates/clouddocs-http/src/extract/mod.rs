@@ -1,9 +1,11 @@
 //! Request extractors: the only place credentials and bodies are parsed.
 
 mod client;
+mod client_auth;
 mod json;
 mod principal;
 
 pub use client::ClientMeta;
+pub use client_auth::{ClientCredentials, client_credentials};
 pub use json::{ApiJson, JsonOrForm};
 pub use principal::{Authenticated, CSRF_HEADER};

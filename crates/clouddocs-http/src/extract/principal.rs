@@ -9,7 +9,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum_extra::extract::CookieJar;
 use clouddocs_auth::token;
-use clouddocs_domain::Principal;
+use clouddocs_domain::{Principal, Scope};
+use clouddocs_service::tokens::BearerError;
 
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -52,11 +53,33 @@ async fn authenticate(
     method: &Method,
     state: &AppState,
 ) -> Result<Authenticated, ApiError> {
-    if headers.contains_key(header::AUTHORIZATION) || headers.contains_key("x-api-key") {
-        return Err(ApiError::Unauthenticated {
-            detail: "bearer tokens and API keys are not accepted by this server",
-            invalid_token: true,
-        });
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let jwt = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::Unauthenticated { detail: "expected `Authorization: Bearer <token>`", invalid_token: true })?;
+        let principal = state.svc.authenticate_bearer(jwt).await.map_err(|err| {
+            tracing::info!(reason = %err, "bearer token refused");
+            match err {
+                BearerError::NotAUser => ApiError::Forbidden("client tokens cannot act as a user".to_owned()),
+                BearerError::Unavailable => ApiError::Unavailable,
+                BearerError::Revoked => ApiError::Unauthenticated { detail: "token has been revoked", invalid_token: true },
+                BearerError::Invalid(_) => ApiError::Unauthenticated { detail: "invalid or expired token", invalid_token: true },
+            }
+        })?;
+        return Ok(Authenticated { principal, session_id: None });
+    }
+    if let Some(value) = headers.get("x-api-key") {
+        let key = value.to_str().unwrap_or_default().trim();
+        let principal = state
+            .svc
+            .authenticate_api_key(key)
+            .await?
+            .ok_or(ApiError::Unauthenticated { detail: "invalid, revoked or expired API key", invalid_token: false })?;
+        return Ok(Authenticated { principal, session_id: None });
     }
     let jar = CookieJar::from_headers(headers);
     let Some(cookie) = jar.get(state.settings.cookie_name()) else {
@@ -76,4 +99,11 @@ async fn authenticate(
         }
     }
     Ok(Authenticated { principal: session.principal, session_id: Some(session.session_id) })
+}
+
+impl Authenticated {
+    /// Fails with 403 `insufficient_scope` unless the credential grants `scope`
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.principal.has_scope(scope) { Ok(()) } else { Err(ApiError::InsufficientScope(scope.as_str())) }
+    }
 }

@@ -4,6 +4,8 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
+use clouddocs_domain::Scope;
+
 use crate::dto::{Page, UserResponse};
 use crate::extract::Authenticated;
 use crate::problem::ApiResult;
@@ -31,6 +33,7 @@ pub async fn get_users(
     auth: Authenticated,
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<Page<UserResponse>>> {
+    auth.require(Scope::Admin)?;
     let (items, next_cursor) = state
         .svc
         .list_users(&auth.principal, page.cursor.as_deref(), page.limit())
@@ -54,5 +57,6 @@ pub async fn post_disable_user(
     auth: Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<Json<UserResponse>> {
+    auth.require(Scope::Admin)?;
     Ok(Json(state.svc.disable_user(&auth.principal, &id).await?.into()))
 }

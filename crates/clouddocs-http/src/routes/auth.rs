@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use clouddocs_domain::{DisplayName, Email, Password};
+use clouddocs_domain::{AuthMethod, DisplayName, Email, Password};
 use clouddocs_service::{NewAccount, ValidationError};
 
 use crate::dto::{LoginRequest, LoginResponse, RegisterRequest, UserResponse};
@@ -88,7 +88,8 @@ pub async fn post_login(
     Ok((headers, Json(body)).into_response())
 }
 
-/// End the current session (cookie) and clear the cookie.
+/// End the current session (cookie) and clear the cookie, or revoke the presented access
+/// token (its `jti` is denylisted until it expires).
 ///
 /// **Permissions**: any authenticated caller.
 #[utoipa::path(post, path = "/auth/logout", tag = "accounts",
@@ -100,6 +101,10 @@ pub async fn post_login(
 pub async fn post_logout(State(state): State<AppState>, auth: Authenticated) -> ApiResult<Response> {
     if let Some(session_id) = &auth.session_id {
         state.svc.end_session(&auth.principal, session_id).await?;
+    }
+    if let AuthMethod::Bearer { jti, expires_at, .. } = &auth.principal.method {
+        state.svc.revoke_access_token(jti, *expires_at).await?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let cleared = session_cookie(&state.settings, String::new(), 0);
     let value = HeaderValue::from_str(&cleared.to_string())

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use clouddocs_domain::{DisplayName, Password};
+use clouddocs_domain::{DisplayName, Password, Scope};
 use clouddocs_service::ValidationError;
 
 use crate::dto::{ChangePasswordRequest, SessionResponse, UpdateMeRequest, UserResponse};
@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/me", tag = "me",
     responses((status = 200, body = UserResponse), (status = 401, description = "Not authenticated")))]
 pub async fn get_me(State(state): State<AppState>, auth: Authenticated) -> ApiResult<Json<UserResponse>> {
+    auth.require(Scope::Profile)?;
     Ok(Json(state.svc.me(&auth.principal).await?.into()))
 }
 
@@ -45,6 +46,7 @@ pub async fn patch_me(
     auth: Authenticated,
     ApiJson(body): ApiJson<UpdateMeRequest>,
 ) -> ApiResult<Json<UserResponse>> {
+    auth.require(Scope::Profile)?;
     let name = DisplayName::parse(&body.display_name)
         .map_err(|e| ApiError::Unprocessable(ValidationError::from(e).to_string()))?;
     Ok(Json(state.svc.update_display_name(&auth.principal, name).await?.into()))
@@ -65,6 +67,7 @@ pub async fn post_password(
     auth: Authenticated,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
+    auth.require(Scope::Profile)?;
     let new = Password::parse(&body.new_password)
         .map_err(|e| ApiError::Unprocessable(ValidationError::from(e).to_string()))?;
     state
@@ -83,6 +86,7 @@ pub async fn get_sessions(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> ApiResult<Json<Vec<SessionResponse>>> {
+    auth.require(Scope::Profile)?;
     let sessions = state.svc.list_sessions(&auth.principal, auth.session_id.as_deref()).await?;
     Ok(Json(sessions.into_iter().map(SessionResponse::from).collect()))
 }
@@ -103,6 +107,7 @@ pub async fn delete_session(
     auth: Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
+    auth.require(Scope::Profile)?;
     state.svc.end_session(&auth.principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,9 +1,12 @@
 //! One router per resource, merged by [`crate::app`].
 
 pub mod admin;
+pub mod api_keys;
 pub mod auth;
+pub mod clients;
 pub mod health;
 pub mod me;
+pub mod oauth;
 
 use serde::Deserialize;
 use utoipa::IntoParams;

@@ -1,5 +1,10 @@
 //! Portable SQL queries, one module per aggregate. Times are unix milliseconds.
 
+pub mod api_keys;
+pub mod clients;
+pub mod denylist;
+pub mod keys;
+pub mod refresh;
 pub mod sessions;
 pub mod users;
 

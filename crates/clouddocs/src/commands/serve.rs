@@ -8,6 +8,10 @@ use crate::config::Config;
 pub(crate) fn settings(config: &Config) -> ServerSettings {
     let mut settings = ServerSettings::new(config.database_url.clone());
     settings.http = HttpSettings { dev: config.dev, hsts: config.behind_tls, ..HttpSettings::default() };
+    settings.tokens.issuer = config.public_url.clone();
+    settings.tokens.algorithm = config.jwt_alg;
+    settings.secret = config.secret.clone();
+    settings.redis_url = config.redis_url.clone();
     settings
 }
 
@@ -18,8 +22,8 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     if config.uses_dev_secret() {
         tracing::warn!("using the built-in development secret");
     }
-    if config.redis_url.is_some() {
-        tracing::info!("redis configured");
+    if config.jwt_alg.is_symmetric() {
+        tracing::warn!("HS256 signing: tokens cannot be verified by third parties through the JWKS");
     }
     tracing::info!(data_dir = %config.data_dir.display(), "starting");
     let state = build_state(&settings(&config)).await?;

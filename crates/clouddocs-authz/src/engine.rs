@@ -1,0 +1,299 @@
+//! The policy engine: a schema and the active, validated policy set, swappable at runtime.
+//!
+//! A new policy set is parsed and validated against the schema (strict mode) before it
+//! replaces the active one; on any error the old set stays and the error carries the
+//! 1-based line and column of the first problem. Readers clone an `Arc` under a short read
+//! lock and evaluate without holding it.
+
+use std::str::FromStr;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use cedar_policy::ffi::DetailedError;
+use cedar_policy::{
+    Authorizer, Context, Entities, PolicySet, Request, Schema, ValidationMode, Validator,
+};
+
+use crate::decision::Decision;
+use crate::entities::{
+    self, CustomCheck, DocAction, DocumentFacts, EntityRef, PrincipalFacts, Slice, one_line,
+};
+
+/// The default schema, `policies/clouddocs.cedarschema`
+pub const DEFAULT_SCHEMA: &str = include_str!("../../../policies/clouddocs.cedarschema");
+
+/// The default policy set, `policies/documents.cedar`
+pub const DEFAULT_POLICIES: &str = include_str!("../../../policies/documents.cedar");
+
+/// What can go wrong when loading policies or asking a custom question
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthzError {
+    /// The schema does not parse or is inconsistent
+    #[error("invalid schema{}: {message}", at(*line, *column))]
+    Schema {
+        /// Cedar's message
+        message: String,
+        /// 1-based line of the first error in the schema text, when Cedar gives one
+        line: Option<usize>,
+        /// 1-based column (in characters) of the first error, when Cedar gives one
+        column: Option<usize>,
+    },
+    /// The policy set does not parse or does not validate against the schema
+    #[error("invalid policy set{}: {message}", at(*line, *column))]
+    Invalid {
+        /// Cedar's message
+        message: String,
+        /// 1-based line of the first error in the policy text, when Cedar gives one
+        line: Option<usize>,
+        /// 1-based column (in characters) of the first error, when Cedar gives one
+        column: Option<usize>,
+    },
+    /// A custom check whose principal, action, resource, context or entities are malformed
+    #[error("bad authorization request: {0}")]
+    BadRequest(String),
+}
+
+fn at(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(line), Some(column)) => format!(" at line {line}, column {column}"),
+        _ => String::new(),
+    }
+}
+
+/// The active policy set and the text it was parsed from
+#[derive(Debug)]
+struct ActiveSet {
+    text: String,
+    policies: PolicySet,
+}
+
+/// A Cedar schema and the active policy set, shared by every request
+#[derive(Debug)]
+pub struct PolicyEngine {
+    validator: Validator,
+    authorizer: Authorizer,
+    active: RwLock<Arc<ActiveSet>>,
+}
+
+impl PolicyEngine {
+    /// Builds an engine from a schema (Cedar schema syntax) and a policy set valid against it
+    pub fn new(schema_src: &str, policies_src: &str) -> Result<Self, AuthzError> {
+        let (schema, _warnings) = Schema::from_cedarschema_str(schema_src).map_err(|err| {
+            let (message, line, column) = locate(&DetailedError::from(&err), schema_src);
+            AuthzError::Schema {
+                message,
+                line,
+                column,
+            }
+        })?;
+        let validator = Validator::new(schema);
+        let policies = compile(&validator, policies_src)?;
+        Ok(Self {
+            validator,
+            authorizer: Authorizer::new(),
+            active: RwLock::new(Arc::new(ActiveSet {
+                text: policies_src.to_owned(),
+                policies,
+            })),
+        })
+    }
+
+    /// The engine with the default schema and policy set from `policies/`
+    pub fn default_set() -> Result<Self, AuthzError> {
+        Self::new(DEFAULT_SCHEMA, DEFAULT_POLICIES)
+    }
+
+    /// The text of the active policy set, as it was given
+    pub fn policies_text(&self) -> String {
+        self.current().text.clone()
+    }
+
+    /// Replaces the active policy set after parsing and validating `new_src`; keeps the old one on error
+    pub fn replace(&self, new_src: &str) -> Result<(), AuthzError> {
+        let policies = compile(&self.validator, new_src)?;
+        let next = Arc::new(ActiveSet {
+            text: new_src.to_owned(),
+            policies,
+        });
+        // A poisoned lock still holds a whole `Arc`: there is no half-written state to fear.
+        *self.active.write().unwrap_or_else(PoisonError::into_inner) = next;
+        Ok(())
+    }
+
+    /// May `principal` do `action` on `document`
+    pub fn decide_document(
+        &self,
+        principal: &PrincipalFacts,
+        action: DocAction,
+        document: &DocumentFacts,
+    ) -> Decision {
+        self.decide_schema_checked(entities::document_slice(principal, action, document))
+    }
+
+    /// May `principal` manage the members of `org_id`
+    pub fn decide_manage_users(&self, principal: &PrincipalFacts, org_id: &str) -> Decision {
+        self.decide_schema_checked(entities::manage_users_slice(principal, org_id))
+    }
+
+    /// Evaluates a caller-built question against the active set, without schema validation,
+    /// so other applications can use their own entity types, actions and policies
+    pub fn check_custom(&self, request: &CustomCheck) -> Result<Decision, AuthzError> {
+        let principal = entity_ref_uid(&request.principal, "principal")?;
+        let action = entity_ref_uid(&request.action, "action")?;
+        let resource = entity_ref_uid(&request.resource, "resource")?;
+        let context = if request.context.is_null() {
+            Context::empty()
+        } else {
+            Context::from_json_value(request.context.clone(), None)
+                .map_err(|err| bad_request("context", &err))?
+        };
+        let entities = if request.entities.is_null() {
+            Entities::empty()
+        } else {
+            Entities::from_json_value(request.entities.clone(), None)
+                .map_err(|err| bad_request("entities", &err))?
+        };
+        let cedar_request = Request::new(principal, action, resource, context, None)
+            .map_err(|err| bad_request("request", &err))?;
+        let active = self.current();
+        let response = self
+            .authorizer
+            .is_authorized(&cedar_request, &active.policies, &entities);
+        Ok(Decision::from_response(&response, &active.policies))
+    }
+
+    /// Evaluates one of our own requests; entities and request conform to the schema or it is a deny
+    fn decide_schema_checked(&self, slice: Result<Slice, String>) -> Decision {
+        let slice = match slice {
+            Ok(slice) => slice,
+            Err(err) => return fatal(&err),
+        };
+        let schema = self.validator.schema();
+        let entities = match Entities::from_entities(slice.entities, Some(schema)) {
+            Ok(entities) => entities,
+            Err(err) => return fatal(&one_line(&err)),
+        };
+        let request = match Request::new(
+            slice.principal,
+            slice.action,
+            slice.resource,
+            Context::empty(),
+            Some(schema),
+        ) {
+            Ok(request) => request,
+            Err(err) => return fatal(&one_line(&err)),
+        };
+        let active = self.current();
+        let response = self
+            .authorizer
+            .is_authorized(&request, &active.policies, &entities);
+        Decision::from_response(&response, &active.policies)
+    }
+
+    fn current(&self) -> Arc<ActiveSet> {
+        Arc::clone(&self.active.read().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+fn fatal(err: &str) -> Decision {
+    Decision::deny(format!("denied: the request could not be evaluated: {err}"))
+}
+
+fn bad_request(part: &str, err: &dyn std::fmt::Display) -> AuthzError {
+    AuthzError::BadRequest(format!("invalid {part}: {}", one_line(err)))
+}
+
+fn entity_ref_uid(
+    entity: &EntityRef,
+    part: &str,
+) -> Result<cedar_policy::EntityUid, AuthzError> {
+    entities::uid(&entity.entity_type, &entity.id)
+        .map_err(|err| AuthzError::BadRequest(format!("invalid {part}: {err}")))
+}
+
+/// Parses `src` and validates it against the validator's schema in strict mode
+fn compile(validator: &Validator, src: &str) -> Result<PolicySet, AuthzError> {
+    let invalid = |detail: &DetailedError| {
+        let (message, line, column) = locate(detail, src);
+        AuthzError::Invalid {
+            message,
+            line,
+            column,
+        }
+    };
+    let policies = PolicySet::from_str(src).map_err(|err| invalid(&DetailedError::from(&err)))?;
+    let result = validator.validate(&policies, ValidationMode::Strict);
+    // Cedar reports validation errors per policy in no fixed order: report the earliest in the text.
+    let first = result
+        .validation_errors()
+        .map(DetailedError::from)
+        .min_by_key(|detail| first_offset(detail).unwrap_or(usize::MAX));
+    match first {
+        Some(detail) => Err(invalid(&detail)),
+        None => Ok(policies),
+    }
+}
+
+/// The earliest labelled byte offset of an error or, failing that, of its related errors
+fn first_offset(detail: &DetailedError) -> Option<usize> {
+    detail
+        .source_locations
+        .iter()
+        .map(|label| label.loc.start)
+        .min()
+        .or_else(|| detail.related.iter().filter_map(first_offset).min())
+}
+
+/// One-line message plus the 1-based line and column of the error's first label in `src`
+fn locate(detail: &DetailedError, src: &str) -> (String, Option<usize>, Option<usize>) {
+    let mut message = one_line(&detail.message);
+    if let Some(help) = &detail.help {
+        message.push_str("; help: ");
+        message.push_str(&one_line(help));
+    }
+    match first_offset(detail) {
+        Some(offset) => {
+            let (line, column) = line_column(src, offset);
+            (message, Some(line), Some(column))
+        }
+        None => (message, None, None),
+    }
+}
+
+/// 1-based line and column (counted in characters) of byte `offset` in `src`
+fn line_column(src: &str, offset: usize) -> (usize, usize) {
+    let mut line = 1;
+    let mut column = 1;
+    for (index, ch) in src.char_indices() {
+        if index >= offset {
+            break;
+        }
+        if ch == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_from_one_and_in_characters() {
+        let src = "ab\ncé\nxyz";
+        assert_eq!(line_column(src, 0), (1, 1));
+        assert_eq!(line_column(src, 3), (2, 1));
+        // `é` is two bytes: the `\n` after it is at byte 6, `x` at byte 7
+        assert_eq!(line_column(src, 7), (3, 1));
+        assert_eq!(line_column(src, 6), (2, 3));
+    }
+
+    #[test]
+    fn the_engine_can_be_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<PolicyEngine>();
+    }
+}

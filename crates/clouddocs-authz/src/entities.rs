@@ -1,0 +1,348 @@
+//! The facts a decision needs, and the few Cedar entities built from them.
+//!
+//! Callers load plain facts (no database types, no I/O here) and this module turns them
+//! into exactly the entities one decision reads: the principal, its role groups in the one
+//! org concerned, that org, and the document. Users named by the document (author, shares)
+//! are referenced by uid only; Cedar does not need them as entities.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::str::FromStr;
+
+use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
+use serde::{Deserialize, Serialize};
+
+/// A role a user holds in an organization
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrgRole {
+    /// Read, write, delete and manage members
+    Admin,
+    /// Read and write
+    Editor,
+    /// Read published documents
+    Viewer,
+}
+
+/// A role string that CloudDocs does not know
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown org role `{0}`")]
+pub struct OrgRoleError(pub String);
+
+impl OrgRole {
+    /// Every role, strongest first
+    pub const ALL: [OrgRole; 3] = [OrgRole::Admin, OrgRole::Editor, OrgRole::Viewer];
+
+    /// The wire name: `admin`, `editor` or `viewer`
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgRole::Admin => "admin",
+            OrgRole::Editor => "editor",
+            OrgRole::Viewer => "viewer",
+        }
+    }
+
+    /// The role group a holder of this role is put in (see the schema's nesting)
+    fn group(self) -> RoleGroup {
+        match self {
+            OrgRole::Admin => RoleGroup::Admins,
+            OrgRole::Editor => RoleGroup::Editors,
+            OrgRole::Viewer => RoleGroup::Members,
+        }
+    }
+}
+
+impl FromStr for OrgRole {
+    type Err = OrgRoleError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OrgRole::ALL
+            .into_iter()
+            .find(|role| role.as_str() == s)
+            .ok_or_else(|| OrgRoleError(s.to_owned()))
+    }
+}
+
+impl fmt::Display for OrgRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a caller wants to do with a document
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DocAction {
+    /// View the document
+    Read,
+    /// Edit the title or body
+    Update,
+    /// Delete the document
+    Delete,
+    /// Add or remove shares
+    Share,
+}
+
+impl DocAction {
+    /// Every document action
+    pub const ALL: [DocAction; 4] = [
+        DocAction::Read,
+        DocAction::Update,
+        DocAction::Delete,
+        DocAction::Share,
+    ];
+
+    /// The Cedar action id, e.g. `read` for `CloudDocs::Action::"read"`
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocAction::Read => "read",
+            DocAction::Update => "update",
+            DocAction::Delete => "delete",
+            DocAction::Share => "share",
+        }
+    }
+}
+
+impl fmt::Display for DocAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who is asking: the user and its org roles
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrincipalFacts {
+    /// The user's id
+    pub user_id: String,
+    /// Whether the user is a platform administrator
+    pub platform_admin: bool,
+    /// `(org_id, role)` for every org the user belongs to; only the org concerned is loaded
+    pub memberships: Vec<(String, OrgRole)>,
+}
+
+impl PrincipalFacts {
+    /// The roles this user holds in `org_id`
+    pub fn roles_in<'a>(&'a self, org_id: &'a str) -> impl Iterator<Item = OrgRole> + 'a {
+        self.memberships
+            .iter()
+            .filter(move |(org, _)| org == org_id)
+            .map(|(_, role)| *role)
+    }
+}
+
+/// The document a decision is about
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentFacts {
+    /// The document's id
+    pub id: String,
+    /// The org that owns the document
+    pub org_id: String,
+    /// The user who created it
+    pub author_id: String,
+    /// Whether every org member may read it
+    pub published: bool,
+    /// Users it is shared with as viewers
+    pub viewers: Vec<String>,
+    /// Users it is shared with as editors
+    pub editors: Vec<String>,
+}
+
+/// An entity uid as JSON: `{"type": "CloudDocs::User", "id": "alice"}`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntityRef {
+    /// The entity type, with its namespace, e.g. `LearningPlatform::User`
+    #[serde(rename = "type")]
+    pub entity_type: String,
+    /// The entity id
+    pub id: String,
+}
+
+/// An "authorization as a service" question, checked without schema validation
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomCheck {
+    /// Who is asking
+    pub principal: EntityRef,
+    /// The action, e.g. `{"type": "LearningPlatform::Action", "id": "use_model"}`
+    pub action: EntityRef,
+    /// What it is about
+    pub resource: EntityRef,
+    /// The request context, a JSON object (`null` or absent means empty)
+    #[serde(default)]
+    pub context: serde_json::Value,
+    /// The entities the policies may read, as a Cedar entities JSON array (`null` or absent means none)
+    #[serde(default)]
+    pub entities: serde_json::Value,
+}
+
+/// The namespace of the default schema
+const NAMESPACE: &str = "CloudDocs";
+
+/// The three nested role groups of an org
+#[derive(Debug, Clone, Copy)]
+enum RoleGroup {
+    Admins,
+    Editors,
+    Members,
+}
+
+impl RoleGroup {
+    fn suffix(self) -> &'static str {
+        match self {
+            RoleGroup::Admins => "admin",
+            RoleGroup::Editors => "editor",
+            RoleGroup::Members => "member",
+        }
+    }
+}
+
+/// Everything one request needs: who, what, on what, and the entities to read
+#[derive(Debug)]
+pub(crate) struct Slice {
+    pub(crate) principal: EntityUid,
+    pub(crate) action: EntityUid,
+    pub(crate) resource: EntityUid,
+    pub(crate) entities: Vec<Entity>,
+}
+
+/// Builds `type::"id"` from an already qualified type name
+pub(crate) fn uid(entity_type: &str, id: &str) -> Result<EntityUid, String> {
+    let type_name = EntityTypeName::from_str(entity_type)
+        .map_err(|err| format!("invalid entity type `{entity_type}`: {}", one_line(&err)))?;
+    Ok(EntityUid::from_type_name_and_id(
+        type_name,
+        EntityId::new(id),
+    ))
+}
+
+/// A uid of the CloudDocs namespace
+fn clouddocs_uid(entity_type: &str, id: &str) -> Result<EntityUid, String> {
+    uid(&format!("{NAMESPACE}::{entity_type}"), id)
+}
+
+fn action_uid(action: &str) -> Result<EntityUid, String> {
+    clouddocs_uid("Action", action)
+}
+
+fn user_uid(user_id: &str) -> Result<EntityUid, String> {
+    clouddocs_uid("User", user_id)
+}
+
+fn org_uid(org_id: &str) -> Result<EntityUid, String> {
+    clouddocs_uid("Org", org_id)
+}
+
+fn group_uid(org_id: &str, group: RoleGroup) -> Result<EntityUid, String> {
+    clouddocs_uid("OrgRole", &format!("{org_id}#{}", group.suffix()))
+}
+
+fn entity(
+    uid: EntityUid,
+    attrs: HashMap<String, RestrictedExpression>,
+    parents: HashSet<EntityUid>,
+) -> Result<Entity, String> {
+    Entity::new(uid, attrs, parents).map_err(|err| one_line(&err))
+}
+
+/// The principal, holding only its roles in `org_id`
+fn user_entity(principal: &PrincipalFacts, org_id: &str) -> Result<Entity, String> {
+    let parents = principal
+        .roles_in(org_id)
+        .map(|role| group_uid(org_id, role.group()))
+        .collect::<Result<HashSet<_>, _>>()?;
+    let attrs = HashMap::from([(
+        "platform_admin".to_owned(),
+        RestrictedExpression::new_bool(principal.platform_admin),
+    )]);
+    entity(user_uid(&principal.user_id)?, attrs, parents)
+}
+
+/// The org and its nested role groups: admins in editors in members
+fn org_entities(org_id: &str) -> Result<Vec<Entity>, String> {
+    let admins = group_uid(org_id, RoleGroup::Admins)?;
+    let editors = group_uid(org_id, RoleGroup::Editors)?;
+    let members = group_uid(org_id, RoleGroup::Members)?;
+    let org_attrs = HashMap::from([
+        (
+            "admins".to_owned(),
+            RestrictedExpression::new_entity_uid(admins.clone()),
+        ),
+        (
+            "editors".to_owned(),
+            RestrictedExpression::new_entity_uid(editors.clone()),
+        ),
+        (
+            "members".to_owned(),
+            RestrictedExpression::new_entity_uid(members.clone()),
+        ),
+    ]);
+    Ok(vec![
+        entity(org_uid(org_id)?, org_attrs, HashSet::new())?,
+        Entity::new_no_attrs(admins, HashSet::from([editors.clone()])),
+        Entity::new_no_attrs(editors, HashSet::from([members.clone()])),
+        Entity::new_no_attrs(members, HashSet::new()),
+    ])
+}
+
+fn user_set(user_ids: &[String]) -> Result<RestrictedExpression, String> {
+    let users = user_ids
+        .iter()
+        .map(|id| user_uid(id).map(RestrictedExpression::new_entity_uid))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RestrictedExpression::new_set(users))
+}
+
+/// The entities for `principal` doing `action` on `document`
+pub(crate) fn document_slice(
+    principal: &PrincipalFacts,
+    action: DocAction,
+    document: &DocumentFacts,
+) -> Result<Slice, String> {
+    let resource = clouddocs_uid("Document", &document.id)?;
+    let attrs = HashMap::from([
+        (
+            "org".to_owned(),
+            RestrictedExpression::new_entity_uid(org_uid(&document.org_id)?),
+        ),
+        (
+            "author".to_owned(),
+            RestrictedExpression::new_entity_uid(user_uid(&document.author_id)?),
+        ),
+        (
+            "published".to_owned(),
+            RestrictedExpression::new_bool(document.published),
+        ),
+        ("viewers".to_owned(), user_set(&document.viewers)?),
+        ("editors".to_owned(), user_set(&document.editors)?),
+    ]);
+    let mut entities = org_entities(&document.org_id)?;
+    entities.push(user_entity(principal, &document.org_id)?);
+    entities.push(entity(resource.clone(), attrs, HashSet::new())?);
+    Ok(Slice {
+        principal: user_uid(&principal.user_id)?,
+        action: action_uid(action.as_str())?,
+        resource,
+        entities,
+    })
+}
+
+/// The entities for `principal` managing the members of `org_id`
+pub(crate) fn manage_users_slice(
+    principal: &PrincipalFacts,
+    org_id: &str,
+) -> Result<Slice, String> {
+    let mut entities = org_entities(org_id)?;
+    entities.push(user_entity(principal, org_id)?);
+    Ok(Slice {
+        principal: user_uid(&principal.user_id)?,
+        action: action_uid("manage_users")?,
+        resource: org_uid(org_id)?,
+        entities,
+    })
+}
+
+/// Cedar's messages on one line, so they fit a reason or a problem detail
+pub(crate) fn one_line(err: &dyn fmt::Display) -> String {
+    err.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,484 @@
+//! The OAuth 2.0 token endpoint's grants (`password`, `refresh_token`,
+//! `client_credentials`), revocation (RFC 7009), introspection (RFC 7662) and bearer
+//! authentication.
+
+use clouddocs_auth::jwt::{JwtError, VerifyOptions};
+use clouddocs_auth::token;
+use clouddocs_domain::{AuthMethod, ClientId, Principal, Scopes, UserId};
+use clouddocs_store::StoreError;
+use clouddocs_store::sql::clients::ClientRow;
+use clouddocs_store::sql::refresh::{self, FamilyRow};
+use clouddocs_store::sql::users::UserRow;
+use serde::Serialize;
+
+use super::{AccessClaims, family_key, jti_key, user_scopes};
+use crate::{ServiceError, Services, millis, now_ms};
+
+/// An RFC 6749 error: `error` code and a safe description
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// `invalid_request`
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// `invalid_client` (401)
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// `invalid_grant`
+    #[error("{0}")]
+    InvalidGrant(&'static str),
+    /// `unauthorized_client`
+    #[error("the client may not use this grant type")]
+    UnauthorizedClient,
+    /// `unsupported_grant_type`
+    #[error("grant type `{0}` is not supported")]
+    UnsupportedGrantType(String),
+    /// `invalid_scope`
+    #[error("{0}")]
+    InvalidScope(String),
+    /// A server-side failure (`server_error`)
+    #[error(transparent)]
+    Server(#[from] ServiceError),
+}
+
+impl OAuthError {
+    /// The RFC 6749 error code
+    pub fn code(&self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest(_) => "invalid_request",
+            OAuthError::InvalidClient => "invalid_client",
+            OAuthError::InvalidGrant(_) => "invalid_grant",
+            OAuthError::UnauthorizedClient => "unauthorized_client",
+            OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
+            OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::Server(_) => "server_error",
+        }
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(err: StoreError) -> Self {
+        OAuthError::Server(err.into())
+    }
+}
+
+/// The token endpoint's success answer
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    /// The access JWT
+    pub access_token: String,
+    /// Always `bearer`
+    pub token_type: &'static str,
+    /// Seconds until the access token expires
+    pub expires_in: i64,
+    /// The next refresh token, if the grant issues one
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Granted scopes
+    pub scope: String,
+}
+
+/// RFC 7662 introspection answer
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Introspection {
+    /// Whether the token is valid now
+    pub active: bool,
+    /// Granted scopes
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Client the token was issued to
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Subject
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// `access_token` or `refresh_token`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+    /// Expiry (unix seconds)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Issued at (unix seconds)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Issuer
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Audience
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    /// Token id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+/// Parses a requested scope string against what may be granted; empty means "all allowed"
+fn narrow(requested: Option<&str>, allowed: &Scopes) -> Result<Scopes, OAuthError> {
+    match requested.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(allowed.clone()),
+        Some(raw) => {
+            let wanted = Scopes::parse(raw).map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
+            if !allowed.is_superset(&wanted) {
+                return Err(OAuthError::InvalidScope("requested scope exceeds what may be granted".to_owned()));
+            }
+            Ok(wanted)
+        }
+    }
+}
+
+impl Services {
+    fn verify_options(&self) -> VerifyOptions {
+        VerifyOptions::new(self.tokens.issuer.clone(), [self.tokens.audience.clone()])
+    }
+
+    fn sign_access(
+        &self,
+        sub: &str,
+        scopes: &Scopes,
+        sid: Option<&str>,
+        client_id: Option<&str>,
+        roles: Vec<String>,
+        is_client: bool,
+    ) -> Result<(String, i64), ServiceError> {
+        let now = now_ms() / 1000;
+        let ttl = i64::try_from(self.tokens.access_ttl.as_secs()).unwrap_or(900);
+        let claims = AccessClaims {
+            iss: self.tokens.issuer.clone(),
+            sub: sub.to_owned(),
+            aud: self.tokens.audience.clone(),
+            exp: now + ttl,
+            iat: now,
+            nbf: now,
+            jti: uuid::Uuid::now_v7().to_string(),
+            scope: scopes.to_string(),
+            sid: sid.map(str::to_owned),
+            client_id: client_id.map(str::to_owned),
+            roles,
+            client: is_client,
+        };
+        Ok((self.keys.sign(&claims)?, ttl))
+    }
+
+    /// Issues an access token and the first refresh token of a new family (one per login)
+    pub(crate) async fn issue_for_login(
+        &self,
+        user: &UserRow,
+        scopes: &Scopes,
+        client_id: Option<&str>,
+    ) -> Result<TokenResponse, ServiceError> {
+        let now = now_ms();
+        let family = FamilyRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            user_id: user.id.clone(),
+            client_id: client_id.map(str::to_owned),
+            scope: scopes.to_string(),
+            created_at: now,
+            expires_at: now.saturating_add(millis(self.tokens.refresh_family_ttl)),
+            revoked_at: None,
+            revoked_reason: None,
+        };
+        let refresh_token = token::random_token(32)?;
+        let mut tx = self.db.begin().await?;
+        refresh::insert_family(&mut tx, &family).await?;
+        refresh::insert_token(&mut tx, &uuid::Uuid::now_v7().to_string(), &family.id, &token::digest(&refresh_token), now)
+            .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        let roles = if user.platform_admin() { vec!["platform_admin".to_owned()] } else { Vec::new() };
+        let (access_token, expires_in) =
+            self.sign_access(&user.id, scopes, Some(&family.id), client_id, roles, false)?;
+        tracing::info!(user_id = %user.id, family = %family.id, "tokens issued");
+        Ok(TokenResponse {
+            access_token,
+            token_type: "bearer",
+            expires_in,
+            refresh_token: Some(refresh_token),
+            scope: scopes.to_string(),
+        })
+    }
+
+    /// Resolves a client from the token endpoint's credentials. Public clients present no
+    /// secret; confidential ones must present the right one (compared in constant time).
+    pub async fn authenticate_client(&self, client_id: &str, secret: Option<&str>) -> Result<ClientRow, OAuthError> {
+        let mut conn = self.db.acquire().await?;
+        let client = clouddocs_store::sql::clients::find(&mut conn, client_id).await?;
+        // Hash even for unknown clients so timing does not reveal which ids exist.
+        let presented = token::digest(secret.unwrap_or_default());
+        let Some(client) = client else {
+            return Err(OAuthError::InvalidClient);
+        };
+        match (&client.secret_hash, secret) {
+            (Some(expected), Some(_)) if token::constant_time_eq(expected, &presented) => Ok(client),
+            (None, None) if !client.confidential() => Ok(client),
+            _ => Err(OAuthError::InvalidClient),
+        }
+    }
+
+    /// `grant_type=password`
+    pub async fn password_grant(
+        &self,
+        username: &str,
+        password: &str,
+        scope: Option<&str>,
+        client: Option<&ClientRow>,
+    ) -> Result<TokenResponse, OAuthError> {
+        if let Some(c) = client
+            && !c.grant_types.split(' ').any(|g| g == "password")
+        {
+            return Err(OAuthError::UnauthorizedClient);
+        }
+        let user = match self.verify_credentials(username, password).await {
+            Ok(user) => user,
+            Err(ServiceError::InvalidCredentials) => {
+                return Err(OAuthError::InvalidGrant("invalid username or password"));
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let mut allowed = user_scopes(user.platform_admin());
+        if let Some(c) = client {
+            allowed = allowed.intersection(&Scopes::parse(&c.scopes).unwrap_or_default());
+        }
+        let scopes = narrow(scope, &allowed)?;
+        Ok(self.issue_for_login(&user, &scopes, client.map(|c| c.id.as_str())).await?)
+    }
+
+    /// `grant_type=refresh_token`: rotates the token; a token used twice revokes its family
+    pub async fn refresh_grant(
+        &self,
+        refresh_token: &str,
+        scope: Option<&str>,
+        client: Option<&ClientRow>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let now = now_ms();
+        let presented = {
+            let mut conn = self.db.acquire().await?;
+            refresh::find_presented(&mut conn, &token::digest(refresh_token)).await?
+        };
+        let Some(presented) = presented else {
+            return Err(OAuthError::InvalidGrant("refresh token is invalid"));
+        };
+        if presented.client_id.as_deref() != client.map(|c| c.id.as_str()) {
+            return Err(OAuthError::InvalidGrant("refresh token was issued to another client"));
+        }
+        if presented.revoked_at.is_some() || presented.expires_at <= now {
+            return Err(OAuthError::InvalidGrant("refresh token is revoked or expired"));
+        }
+        let granted = Scopes::parse(&presented.scope).unwrap_or_default();
+        let scopes = narrow(scope, &granted)?;
+        let next = token::random_token(32).map_err(ServiceError::from)?;
+        let mut tx = self.db.begin().await?;
+        // INVARIANT: the conditional UPDATE is the first statement of the transaction, so
+        // exactly one concurrent presenter claims the token; every other one is a reuse.
+        if !refresh::claim(&mut tx, &presented.token_id, now).await? {
+            drop(tx);
+            self.revoke_family(&presented.family_id, "refresh token reuse").await?;
+            tracing::warn!(family = %presented.family_id, user_id = %presented.user_id, "refresh token reuse: family revoked");
+            return Err(OAuthError::InvalidGrant("refresh token was already used; the session is revoked"));
+        }
+        refresh::insert_token(&mut tx, &uuid::Uuid::now_v7().to_string(), &presented.family_id, &token::digest(&next), now)
+            .await?;
+        let user = clouddocs_store::sql::users::find(&mut tx, &presented.user_id).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        let Some(user) = user.filter(|u| !u.disabled()) else {
+            return Err(OAuthError::InvalidGrant("refresh token is revoked or expired"));
+        };
+        let scopes = scopes.intersection(&user_scopes(user.platform_admin()));
+        let roles = if user.platform_admin() { vec!["platform_admin".to_owned()] } else { Vec::new() };
+        let (access_token, expires_in) = self.sign_access(
+            &user.id,
+            &scopes,
+            Some(&presented.family_id),
+            presented.client_id.as_deref(),
+            roles,
+            false,
+        )?;
+        Ok(TokenResponse { access_token, token_type: "bearer", expires_in, refresh_token: Some(next), scope: scopes.to_string() })
+    }
+
+    /// `grant_type=client_credentials`: a token whose subject is the client itself
+    pub fn client_credentials_grant(&self, client: &ClientRow, scope: Option<&str>) -> Result<TokenResponse, OAuthError> {
+        if !client.confidential() {
+            return Err(OAuthError::UnauthorizedClient);
+        }
+        if !client.grant_types.split(' ').any(|g| g == "client_credentials") {
+            return Err(OAuthError::UnauthorizedClient);
+        }
+        let allowed = Scopes::parse(&client.scopes).unwrap_or_default();
+        let scopes = narrow(scope, &allowed)?;
+        let (access_token, expires_in) =
+            self.sign_access(&client.id, &scopes, None, Some(&client.id), Vec::new(), true)?;
+        Ok(TokenResponse { access_token, token_type: "bearer", expires_in, refresh_token: None, scope: scopes.to_string() })
+    }
+
+    /// Revokes a family: its refresh tokens, and (through the denylist) every access token
+    /// issued from it
+    pub(crate) async fn revoke_family(&self, family_id: &str, reason: &str) -> Result<(), ServiceError> {
+        let mut conn = self.db.acquire().await?;
+        refresh::revoke_family(&mut conn, family_id, reason, now_ms()).await?;
+        self.denylist_family(family_id).await
+    }
+
+    pub(crate) async fn denylist_family(&self, family_id: &str) -> Result<(), ServiceError> {
+        // Access tokens of the family live at most `access_ttl` (plus leeway) from now.
+        let until = now_ms().saturating_add(millis(self.tokens.access_ttl)).saturating_add(120_000);
+        self.denylist.revoke(&family_key(family_id), until).await?;
+        Ok(())
+    }
+
+    /// Revokes every refresh family (and so every access token) of a user
+    pub(crate) async fn revoke_user_tokens(&self, user_id: &str, reason: &str) -> Result<(), ServiceError> {
+        let families = {
+            let mut conn = self.db.acquire().await?;
+            refresh::revoke_all_for_user(&mut conn, user_id, reason, now_ms()).await?
+        };
+        for family in families {
+            self.denylist_family(&family).await?;
+        }
+        Ok(())
+    }
+
+    /// Verifies a bearer access token and checks the denylist
+    pub async fn authenticate_bearer(&self, jwt: &str) -> Result<Principal, BearerError> {
+        let claims: AccessClaims = self.keys.verify(jwt, &self.verify_options()).await?;
+        let jti = jti_key(&claims.jti);
+        let fam = claims.sid.as_deref().map(family_key).unwrap_or_else(|| jti.clone());
+        match self.denylist.any_revoked([&jti, &fam, &jti], now_ms()).await {
+            Ok(false) => {}
+            Ok(true) => return Err(BearerError::Revoked),
+            Err(err) => {
+                // Fail closed: a token that cannot be checked is not accepted.
+                tracing::error!(error = %err, "denylist unavailable");
+                return Err(BearerError::Unavailable);
+            }
+        }
+        if claims.client {
+            return Err(BearerError::NotAUser);
+        }
+        let user_id: UserId = claims.sub.parse().map_err(|_| BearerError::Invalid(JwtError::Malformed))?;
+        Ok(Principal {
+            user_id,
+            platform_admin: claims.roles.iter().any(|r| r == "platform_admin"),
+            method: AuthMethod::Bearer {
+                jti: claims.jti,
+                expires_at: claims.exp,
+                client_id: claims.client_id.map(ClientId::new),
+            },
+            scopes: Scopes::parse(&claims.scope).map_err(|_| BearerError::Invalid(JwtError::Malformed))?,
+        })
+    }
+
+    /// Denylists the presented access token until it expires (logout with a bearer token)
+    pub async fn revoke_access_token(&self, jti: &str, expires_at_secs: i64) -> Result<(), ServiceError> {
+        self.denylist
+            .revoke(&jti_key(jti), expires_at_secs.saturating_mul(1000).saturating_add(120_000))
+            .await?;
+        Ok(())
+    }
+
+    /// RFC 7009: revokes a refresh token (its family) or an access token; unknown tokens
+    /// are not an error
+    pub async fn revoke_token(&self, presented: &str, client: &ClientRow) -> Result<(), OAuthError> {
+        let found = {
+            let mut conn = self.db.acquire().await?;
+            refresh::find_presented(&mut conn, &token::digest(presented)).await?
+        };
+        if let Some(found) = found {
+            if found.client_id.as_deref().is_none_or(|c| c == client.id) {
+                self.revoke_family(&found.family_id, "revoked by client").await?;
+            }
+            return Ok(());
+        }
+        if let Ok(claims) = self.keys.ring().verify::<AccessClaims>(presented, &self.verify_options())
+            && claims.client_id.as_deref().is_none_or(|c| c == client.id)
+        {
+            self.revoke_access_token(&claims.jti, claims.exp).await?;
+        }
+        Ok(())
+    }
+
+    /// RFC 7662: what the presented token is, if it is active
+    pub async fn introspect(&self, presented: &str) -> Result<Introspection, OAuthError> {
+        if let Ok(claims) = self.keys.verify::<AccessClaims>(presented, &self.verify_options()).await {
+            let fam = claims.sid.as_deref().map(family_key).unwrap_or_default();
+            let revoked = self.denylist.any_revoked([&jti_key(&claims.jti), &fam, &fam], now_ms()).await?;
+            if revoked {
+                return Ok(Introspection::default());
+            }
+            return Ok(Introspection {
+                active: true,
+                scope: Some(claims.scope),
+                client_id: claims.client_id,
+                sub: Some(claims.sub),
+                token_type: Some("access_token"),
+                exp: Some(claims.exp),
+                iat: Some(claims.iat),
+                iss: Some(claims.iss),
+                aud: Some(claims.aud),
+                jti: Some(claims.jti),
+            });
+        }
+        let found = {
+            let mut conn = self.db.acquire().await?;
+            refresh::find_presented(&mut conn, &token::digest(presented)).await?
+        };
+        match found {
+            Some(t) if t.used_at.is_none() && t.revoked_at.is_none() && t.expires_at > now_ms() => Ok(Introspection {
+                active: true,
+                scope: Some(t.scope),
+                client_id: t.client_id,
+                sub: Some(t.user_id),
+                token_type: Some("refresh_token"),
+                exp: Some(t.expires_at / 1000),
+                iss: Some(self.tokens.issuer.clone()),
+                ..Introspection::default()
+            }),
+            _ => Ok(Introspection::default()),
+        }
+    }
+
+    /// The issuer and audience tokens are checked against
+    pub fn token_config(&self) -> &super::TokenConfig {
+        &self.tokens
+    }
+
+    /// The algorithm of the current signing key (`EdDSA`, `ES256`, …)
+    pub fn signing_algorithm(&self) -> &'static str {
+        self.keys.ring().current_alg().as_str()
+    }
+
+    /// The public JWKS document
+    pub fn jwks(&self) -> serde_json::Value {
+        self.keys.jwks()
+    }
+
+    /// Periodic upkeep: picks up keys rotated by other processes, purges expired denylist
+    /// rows and sessions
+    pub async fn housekeeping(&self) -> Result<(), ServiceError> {
+        self.keys.reload().await?;
+        let mut conn = self.db.acquire().await?;
+        let now = now_ms();
+        clouddocs_store::sql::denylist::purge_expired(&mut conn, now).await?;
+        clouddocs_store::sql::sessions::delete_expired(&mut conn, now).await?;
+        Ok(())
+    }
+
+    /// Rotates the signing key (CLI `keys rotate`)
+    pub async fn rotate_signing_key(&self) -> Result<String, ServiceError> {
+        self.keys.rotate().await
+    }
+}
+
+/// Why a bearer token was not accepted
+#[derive(Debug, thiserror::Error)]
+pub enum BearerError {
+    /// The JWT itself is invalid (signature, claims, size, header)
+    #[error(transparent)]
+    Invalid(#[from] JwtError),
+    /// The token, or the login it descends from, was revoked
+    #[error("token has been revoked")]
+    Revoked,
+    /// A `client_credentials` token: it names a client, not a user
+    #[error("client tokens cannot act as a user")]
+    NotAUser,
+    /// The denylist could not be checked; the token is refused (fail closed)
+    #[error("token cannot be checked right now")]
+    Unavailable,
+}

@@ -1,0 +1,183 @@
+//! Signing keys: loaded from the database, generated on first start, rotated by the CLI,
+//! and reloaded by every node when a token names a key it does not hold yet.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use clouddocs_auth::jwt::{JwtError, KeyMaterial, KeyRing, MasterKey, SigningAlgorithm, StoredKey, VerifyOptions};
+use clouddocs_store::sql::keys::{self, SigningKeyRow};
+use clouddocs_store::{Db, StoreError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{ServiceError, now_ms};
+
+/// How often a node may reload keys because a token named an unknown `kid`
+const RELOAD_THROTTLE: Duration = Duration::from_secs(5);
+
+/// The key ring shared by the request handlers, with what is needed to rebuild it
+pub struct KeyManager {
+    db: Db,
+    master: MasterKey,
+    algorithm: SigningAlgorithm,
+    /// Retired keys stay verifiable this long (the longest token lifetime)
+    keep_retired: Duration,
+    ring: RwLock<Arc<KeyRing>>,
+    last_reload: std::sync::Mutex<Instant>,
+}
+
+impl std::fmt::Debug for KeyManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyManager").field("algorithm", &self.algorithm).finish_non_exhaustive()
+    }
+}
+
+fn jwt_err(err: JwtError) -> ServiceError {
+    ServiceError::Unexpected(anyhow::Error::new(err))
+}
+
+fn to_row(stored: &StoredKey) -> SigningKeyRow {
+    SigningKeyRow::new(
+        stored.kid.clone(),
+        stored.alg.clone(),
+        STANDARD.encode(&stored.sealed_private),
+        stored.public_jwk.clone(),
+        stored.created_at.saturating_mul(1000),
+    )
+}
+
+fn from_row(row: &SigningKeyRow) -> Result<StoredKey, ServiceError> {
+    Ok(StoredKey {
+        kid: row.kid.clone(),
+        alg: row.alg.clone(),
+        sealed_private: STANDARD
+            .decode(&row.sealed_private)
+            .map_err(|e| ServiceError::Unexpected(anyhow::Error::new(e)))?,
+        public_jwk: row.public_jwk.clone(),
+        created_at: row.created_at / 1000,
+        retired_at: row.retired_at.map(|t| t / 1000),
+    })
+}
+
+impl KeyManager {
+    /// Loads the keys, generating the first one when the database has none
+    pub async fn load(
+        db: Db,
+        secret: &str,
+        algorithm: SigningAlgorithm,
+        keep_retired: Duration,
+    ) -> Result<Self, ServiceError> {
+        let master = MasterKey::from_secret(secret).map_err(jwt_err)?;
+        let ring = build_ring(&db, &master, keep_retired).await?;
+        let ring = match ring {
+            Some(ring) => ring,
+            None => {
+                rotate(&db, &master, algorithm).await?;
+                build_ring(&db, &master, keep_retired)
+                    .await?
+                    .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("no signing key after generating one")))?
+            }
+        };
+        Ok(Self {
+            db,
+            master,
+            algorithm,
+            keep_retired,
+            ring: RwLock::new(Arc::new(ring)),
+            last_reload: std::sync::Mutex::new(Instant::now()),
+        })
+    }
+
+    /// The current ring
+    pub fn ring(&self) -> Arc<KeyRing> {
+        match self.ring.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Rebuilds the ring from the database (after a rotation by another process)
+    pub async fn reload(&self) -> Result<(), ServiceError> {
+        if let Some(ring) = build_ring(&self.db, &self.master, self.keep_retired).await? {
+            match self.ring.write() {
+                Ok(mut guard) => *guard = Arc::new(ring),
+                Err(poisoned) => *poisoned.into_inner() = Arc::new(ring),
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes a new current key; the old ones stay verifiable until their tokens expire
+    pub async fn rotate(&self) -> Result<String, ServiceError> {
+        let kid = rotate(&self.db, &self.master, self.algorithm).await?;
+        self.reload().await?;
+        Ok(kid)
+    }
+
+    /// Signs claims with the current key
+    pub fn sign<C: Serialize>(&self, claims: &C) -> Result<String, ServiceError> {
+        self.ring().sign(claims).map_err(jwt_err)
+    }
+
+    /// Verifies a token; an unknown `kid` triggers one throttled reload, so a key rotated
+    /// in by another node is picked up
+    pub async fn verify<C: DeserializeOwned>(&self, token: &str, options: &VerifyOptions) -> Result<C, JwtError> {
+        match self.ring().verify(token, options) {
+            Err(JwtError::UnknownKey) => {
+                let due = match self.last_reload.lock() {
+                    Ok(mut last) if last.elapsed() >= RELOAD_THROTTLE => {
+                        *last = Instant::now();
+                        true
+                    }
+                    _ => false,
+                };
+                if due && self.reload().await.is_ok() {
+                    return self.ring().verify(token, options);
+                }
+                Err(JwtError::UnknownKey)
+            }
+            other => other,
+        }
+    }
+
+    /// The public JWKS document
+    pub fn jwks(&self) -> serde_json::Value {
+        self.ring().jwks()
+    }
+}
+
+async fn build_ring(db: &Db, master: &MasterKey, keep_retired: Duration) -> Result<Option<KeyRing>, ServiceError> {
+    let since = now_ms().saturating_sub(i64::try_from(keep_retired.as_millis()).unwrap_or(i64::MAX));
+    let rows = {
+        let mut conn = db.acquire().await?;
+        keys::list_verifiable(&mut conn, since).await?
+    };
+    let Some(current) = rows.iter().rev().find(|r| r.is_current()) else {
+        return Ok(None);
+    };
+    let current_kid = current.kid.clone();
+    let mut materials = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut stored = from_row(row)?;
+        if row.kid == current_kid {
+            stored.retired_at = None;
+        } else if stored.retired_at.is_none() {
+            stored.retired_at = Some(now_ms() / 1000);
+        }
+        materials.push(stored.open(master).map_err(jwt_err)?);
+    }
+    KeyRing::new(materials.iter(), &current_kid).map(Some).map_err(jwt_err)
+}
+
+async fn rotate(db: &Db, master: &MasterKey, algorithm: SigningAlgorithm) -> Result<String, ServiceError> {
+    let material = KeyMaterial::generate(algorithm).map_err(jwt_err)?;
+    let stored = material.to_stored(master).map_err(jwt_err)?;
+    let row = to_row(&stored);
+    let mut tx = db.begin().await?;
+    keys::rotate_in(&mut tx, &row, now_ms()).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    tracing::info!(kid = %row.kid, alg = %row.alg, "signing key rotated in");
+    Ok(row.kid)
+}

@@ -1,0 +1,19 @@
+//! Short-lived shared state: the token denylist. In the SQL database by default, in Redis
+//! when configured, so that every node behind a load balancer sees the same revocations.
+
+mod redis;
+mod sql;
+
+pub use self::redis::RedisDenylist;
+pub use self::sql::SqlDenylist;
+
+use crate::StoreError;
+
+/// Revoked token identifiers, each kept until the tokens it blocks have expired
+#[async_trait::async_trait]
+pub trait Denylist: Send + Sync + std::fmt::Debug {
+    /// Denylists `key` until `expires_at` (unix milliseconds)
+    async fn revoke(&self, key: &str, expires_at: i64) -> Result<(), StoreError>;
+    /// Whether any of `keys` is denylisted at `now`
+    async fn any_revoked(&self, keys: [&str; 3], now: i64) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,64 @@
+//! The denylist in Redis: `SET key 1 PXAT expiry`, checked with one `EXISTS`.
+
+use redis::AsyncCommands as _;
+use redis::aio::ConnectionManager;
+
+use crate::StoreError;
+use crate::ephemeral::Denylist;
+
+const PREFIX: &str = "clouddocs:deny:";
+
+/// Denylist entries in Redis, shared by every node
+#[derive(Clone)]
+pub struct RedisDenylist {
+    conn: ConnectionManager,
+}
+
+impl std::fmt::Debug for RedisDenylist {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisDenylist")
+    }
+}
+
+fn unavailable(err: redis::RedisError) -> StoreError {
+    StoreError::Redis(err.to_string())
+}
+
+impl RedisDenylist {
+    /// Connects (the manager reconnects on its own afterwards)
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        let conn = ConnectionManager::new(client).await.map_err(unavailable)?;
+        Ok(Self { conn })
+    }
+
+    /// Checks that Redis answers (readiness)
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        redis::cmd("PING").query_async::<String>(&mut conn).await.map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Denylist for RedisDenylist {
+    async fn revoke(&self, key: &str, expires_at: i64) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let at = u64::try_from(expires_at).unwrap_or(0);
+        redis::cmd("SET")
+            .arg(format!("{PREFIX}{key}"))
+            .arg(1)
+            .arg("PXAT")
+            .arg(at)
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn any_revoked(&self, keys: [&str; 3], _now: i64) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        let keys: Vec<String> = keys.iter().map(|k| format!("{PREFIX}{k}")).collect();
+        let count: u64 = conn.exists(keys).await.map_err(unavailable)?;
+        Ok(count > 0)
+    }
+}
