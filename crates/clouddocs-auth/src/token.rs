@@ -18,6 +18,13 @@ pub fn random_token(bytes: usize) -> Result<String, RandomError> {
     Ok(URL_SAFE_NO_PAD.encode(&buf))
 }
 
+/// `bytes` random bytes from the OS, hex-encoded (for identifiers that must not contain `_`)
+pub fn random_hex(bytes: usize) -> Result<String, RandomError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|_| RandomError)?;
+    Ok(hex::encode(&buf))
+}
+
 /// SHA-256 of a high-entropy secret, hex-encoded: what is stored instead of the secret.
 ///
 /// A fast hash is right here (unlike passwords): the secrets carry at least 256 random

@@ -13,7 +13,7 @@ use cedar_policy::{
     Authorizer, Context, Entities, PolicySet, Request, Schema, ValidationMode, Validator,
 };
 
-use crate::decision::Decision;
+use crate::decision::{Decision, policy_label};
 use crate::entities::{
     self, CustomCheck, DocAction, DocumentFacts, EntityRef, PrincipalFacts, Slice, one_line,
 };
@@ -170,7 +170,7 @@ impl PolicyEngine {
         let schema = self.validator.schema();
         let entities = match Entities::from_entities(slice.entities, Some(schema)) {
             Ok(entities) => entities,
-            Err(err) => return fatal(&one_line(&err)),
+            Err(err) => return fatal(&with_sources(&err)),
         };
         let request = match Request::new(
             slice.principal,
@@ -180,7 +180,7 @@ impl PolicyEngine {
             Some(schema),
         ) {
             Ok(request) => request,
-            Err(err) => return fatal(&one_line(&err)),
+            Err(err) => return fatal(&with_sources(&err)),
         };
         let active = self.current();
         let response = self
@@ -198,8 +198,20 @@ fn fatal(err: &str) -> Decision {
     Decision::deny(format!("denied: the request could not be evaluated: {err}"))
 }
 
-fn bad_request(part: &str, err: &dyn std::fmt::Display) -> AuthzError {
-    AuthzError::BadRequest(format!("invalid {part}: {}", one_line(err)))
+fn bad_request(part: &str, err: &dyn std::error::Error) -> AuthzError {
+    AuthzError::BadRequest(format!("invalid {part}: {}", with_sources(err)))
+}
+
+/// An error and its causes on one line: Cedar often puts the useful part in a source
+fn with_sources(err: &dyn std::error::Error) -> String {
+    let mut message = one_line(err);
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&one_line(cause));
+        source = cause.source();
+    }
+    message
 }
 
 fn entity_ref_uid(
@@ -225,7 +237,16 @@ fn compile(validator: &Validator, src: &str) -> Result<PolicySet, AuthzError> {
     // Cedar reports validation errors per policy in no fixed order: report the earliest in the text.
     let first = result
         .validation_errors()
-        .map(DetailedError::from)
+        .map(|err| {
+            let mut detail = DetailedError::from(err);
+            // Name the policy as people wrote it: its `@id`, not Cedar's `policy3`
+            let id = err.policy_id();
+            detail.message = detail.message.replace(
+                &format!("`{id}`"),
+                &format!("`{}`", policy_label(&policies, id)),
+            );
+            detail
+        })
         .min_by_key(|detail| first_offset(detail).unwrap_or(usize::MAX));
     match first {
         Some(detail) => Err(invalid(&detail)),

@@ -21,6 +21,9 @@ pub enum Backend {
     Sqlite,
     /// A fresh database on the PostgreSQL server of `CLOUDDOCS_TEST_DATABASE_URL`
     Postgres,
+    /// PostgreSQL plus Redis (`CLOUDDOCS_TEST_REDIS_URL`) for the shared ephemeral state,
+    /// as a multi-node deployment runs
+    PostgresRedis,
 }
 
 /// A strong password accepted by the strength check
@@ -64,7 +67,7 @@ impl TestApp {
         let tmp = tempfile::tempdir().expect("temporary directory");
         let (url, pg) = match backend {
             Backend::Sqlite => (format!("sqlite://{}?mode=rwc", tmp.path().join("test.db").display()), None),
-            Backend::Postgres => {
+            Backend::Postgres | Backend::PostgresRedis => {
                 let Ok(admin_url) = std::env::var("CLOUDDOCS_TEST_DATABASE_URL") else {
                     eprintln!("skipped: CLOUDDOCS_TEST_DATABASE_URL is not set, PostgreSQL tests did not run");
                     return None;
@@ -90,6 +93,13 @@ impl TestApp {
         settings.max_connections = 8;
         settings.http.dev = true;
         settings.tokens.issuer = format!("http://{addr}");
+        if backend == Backend::PostgresRedis {
+            let Ok(redis) = std::env::var("CLOUDDOCS_TEST_REDIS_URL") else {
+                eprintln!("skipped: CLOUDDOCS_TEST_REDIS_URL is not set, Redis tests did not run");
+                return None;
+            };
+            settings.redis_url = Some(redis);
+        }
         adjust(&mut settings);
         let state = build_state(&settings).await.expect("build application state");
         let app = Application::from_listener(listener, state.clone());
@@ -295,6 +305,38 @@ macro_rules! both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
                     if let Some(app) = $crate::TestApp::spawn($crate::Backend::Postgres).await {
+                        super::$scenario(app).await;
+                    }
+                }
+            }
+        )+
+    };
+}
+
+/// Like [`both_backends!`], plus a third run on PostgreSQL with Redis holding the denylist
+/// and rate-limit state: `all_backends!(scenario);`
+#[macro_export]
+macro_rules! all_backends {
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            mod $scenario {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    if let Some(app) = $crate::TestApp::spawn($crate::Backend::Sqlite).await {
+                        super::$scenario(app).await;
+                    }
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(app) = $crate::TestApp::spawn($crate::Backend::Postgres).await {
+                        super::$scenario(app).await;
+                    }
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres_redis() {
+                    if let Some(app) = $crate::TestApp::spawn($crate::Backend::PostgresRedis).await {
                         super::$scenario(app).await;
                     }
                 }

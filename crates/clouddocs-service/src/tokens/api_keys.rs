@@ -88,8 +88,9 @@ impl Services {
             return Err(field("expires_in_days", "must be between 1 and 3650"));
         }
         let now = now_ms();
-        // 9 random bytes → 12 url-safe characters of public prefix; 32 bytes (256 bits) of secret.
-        let prefix = token::random_token(9)?;
+        // 8 random bytes → 16 hex characters of public prefix (no `_`, so the key splits
+        // unambiguously); 32 bytes (256 bits) of secret.
+        let prefix = token::random_hex(8)?;
         let secret = token::random_token(32)?;
         let key = format!("{KEY_PREFIX}{prefix}_{secret}");
         let row = ApiKeyRow {

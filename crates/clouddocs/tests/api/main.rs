@@ -5,3 +5,4 @@ mod accounts;
 mod admin;
 mod hardening;
 mod sessions;
+mod tokens;
