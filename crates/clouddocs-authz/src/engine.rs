@@ -214,10 +214,7 @@ fn with_sources(err: &dyn std::error::Error) -> String {
     message
 }
 
-fn entity_ref_uid(
-    entity: &EntityRef,
-    part: &str,
-) -> Result<cedar_policy::EntityUid, AuthzError> {
+fn entity_ref_uid(entity: &EntityRef, part: &str) -> Result<cedar_policy::EntityUid, AuthzError> {
     entities::uid(&entity.entity_type, &entity.id)
         .map_err(|err| AuthzError::BadRequest(format!("invalid {part}: {err}")))
 }

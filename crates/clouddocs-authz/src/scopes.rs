@@ -61,7 +61,10 @@ mod tests {
         let decision = effective(allowed(), &[Scope::DocumentsRead], Scope::DocumentsWrite);
         assert!(!decision.allowed);
         assert!(decision.policies.is_empty());
-        assert_eq!(decision.reasons[0], "token scope `documents:write` not granted");
+        assert_eq!(
+            decision.reasons[0],
+            "token scope `documents:write` not granted"
+        );
     }
 
     #[test]
@@ -90,7 +93,10 @@ mod tests {
 
     #[test]
     fn scopes_read_and_write_as_their_wire_strings() {
-        assert_eq!("documents:write".parse::<Scope>().unwrap(), Scope::DocumentsWrite);
+        assert_eq!(
+            "documents:write".parse::<Scope>().unwrap(),
+            Scope::DocumentsWrite
+        );
         assert_eq!(Scope::OrgsManage.to_string(), "orgs:manage");
         assert_eq!(serde_json::to_string(&Scope::OpenId).unwrap(), "\"openid\"");
     }

@@ -1,9 +1,15 @@
 //! The learning-platform example pack, run through `check_custom` as another app would.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions fail loudly on bad fixtures"
+)]
 
 use clouddocs_authz::{CustomCheck, DEFAULT_POLICIES, DEFAULT_SCHEMA, PolicyEngine};
 use serde::Deserialize;
 
-const SCHEMA: &str = include_str!("../../../examples/policies/learning-platform/schema.cedarschema");
+const SCHEMA: &str =
+    include_str!("../../../examples/policies/learning-platform/schema.cedarschema");
 const POLICIES: &str = include_str!("../../../examples/policies/learning-platform/policies.cedar");
 const SCENARIOS: &str = include_str!("../../../examples/policies/learning-platform/scenarios.json");
 
@@ -41,7 +47,9 @@ fn run_every_scenario(engine: &PolicyEngine) {
             .reason_contains
             .as_ref()
             .is_none_or(|needle| decision.reasons.iter().any(|r| r.contains(needle.as_str())));
-        if decision.allowed != expected_allowed || decision.policies != scenario.policies || !reason_ok
+        if decision.allowed != expected_allowed
+            || decision.policies != scenario.policies
+            || !reason_ok
         {
             mismatches.push(format!("{}: got {decision:?}", scenario.name));
         }
@@ -59,7 +67,12 @@ fn every_learning_platform_scenario_gets_its_expected_decision_and_policies() {
 fn the_pack_has_an_allow_and_a_deny_for_every_action() {
     let scenarios = pack().scenarios;
     assert!(scenarios.len() >= 12);
-    for action in ["use_model", "upload_dataset", "view_dashboard", "manage_user"] {
+    for action in [
+        "use_model",
+        "upload_dataset",
+        "view_dashboard",
+        "manage_user",
+    ] {
         for expected in ["allow", "deny"] {
             assert!(
                 scenarios

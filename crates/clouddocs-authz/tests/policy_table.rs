@@ -2,6 +2,11 @@
 //!
 //! Every cell lives in `scenarios/documents.json`; a property test checks random facts
 //! against a plain-Rust reading of the same table; the rest covers hot swap and reasons.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions fail loudly on bad fixtures"
+)]
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -178,7 +183,11 @@ fn only_org_admins_may_manage_the_users_of_their_org() {
     for (relation, expected) in &scenarios.manage_users.expected {
         let principal = &scenarios.principals[relation];
         let decision = engine().decide_manage_users(principal, &scenarios.manage_users.org_id);
-        assert_eq!(decision.allowed, expected.allowed(), "{relation}: {decision:?}");
+        assert_eq!(
+            decision.allowed,
+            expected.allowed(),
+            "{relation}: {decision:?}"
+        );
     }
 }
 
@@ -228,13 +237,16 @@ fn every_policy_of_the_default_set_carries_an_id_annotation() {
     let set = PolicySet::from_str(DEFAULT_POLICIES).unwrap();
     assert!(set.policies().count() >= 8);
     for policy in set.policies() {
-        assert!(policy.annotation("id").is_some(), "{} has no @id", policy.id());
+        assert!(
+            policy.annotation("id").is_some(),
+            "{} has no @id",
+            policy.id()
+        );
     }
 }
 
 #[test]
-fn a_replacement_with_a_syntax_error_is_rejected_with_its_line_and_column_and_the_old_set_stays()
-{
+fn a_replacement_with_a_syntax_error_is_rejected_with_its_line_and_column_and_the_old_set_stays() {
     // Arrange
     let engine = PolicyEngine::default_set().unwrap();
     let broken = "@id(\"ok\")\npermit (principal, action, resource);\n\n@id(\"broken\")\n  permit (principal, action, resource) whenn { true };\n";
@@ -250,7 +262,11 @@ fn a_replacement_with_a_syntax_error_is_rejected_with_its_line_and_column_and_th
         other => panic!("expected an invalid policy set, got {other:?}"),
     }
     assert_eq!(engine.policies_text(), DEFAULT_POLICIES);
-    assert!(!engine.decide_document(&user("sam", &[]), DocAction::Read, &acme_doc(true)).allowed);
+    assert!(
+        !engine
+            .decide_document(&user("sam", &[]), DocAction::Read, &acme_doc(true))
+            .allowed
+    );
 }
 
 #[test]
@@ -310,7 +326,11 @@ fn a_valid_replacement_takes_effect_for_the_next_decision() {
     assert_eq!(decision.policies, vec!["anyone-reads-published"]);
     assert_eq!(engine.policies_text(), everyone_reads_published);
     let admin = user("ada", &[("acme", OrgRole::Admin)]);
-    assert!(!engine.decide_document(&admin, DocAction::Delete, &acme_doc(true)).allowed);
+    assert!(
+        !engine
+            .decide_document(&admin, DocAction::Delete, &acme_doc(true))
+            .allowed
+    );
 }
 
 #[test]
@@ -327,8 +347,11 @@ fn a_policy_without_an_id_annotation_is_named_by_its_cedar_id() {
 
 #[test]
 fn a_broken_schema_is_reported_with_its_line() {
-    let err = PolicyEngine::new("namespace X {\n  entity User;\n  entity Doc {\n    owner: Usr,\n  };\n}\n", "")
-        .unwrap_err();
+    let err = PolicyEngine::new(
+        "namespace X {\n  entity User;\n  entity Doc {\n    owner: Usr,\n  };\n}\n",
+        "",
+    )
+    .unwrap_err();
     assert!(matches!(err, AuthzError::Schema { .. }), "{err:?}");
 }
 
@@ -401,7 +424,9 @@ fn a_custom_check_with_a_malformed_entity_type_is_a_bad_request() {
 fn reference(principal: &PrincipalFacts, action: DocAction, doc: &DocumentFacts) -> bool {
     let roles: Vec<OrgRole> = principal.roles_in(&doc.org_id).collect();
     let member = !roles.is_empty();
-    let editor = roles.iter().any(|r| matches!(r, OrgRole::Admin | OrgRole::Editor));
+    let editor = roles
+        .iter()
+        .any(|r| matches!(r, OrgRole::Admin | OrgRole::Editor));
     let admin = roles.contains(&OrgRole::Admin);
     let author = principal.user_id == doc.author_id;
     let shared_viewer = doc.viewers.contains(&principal.user_id);
@@ -456,14 +481,16 @@ fn a_document() -> impl Strategy<Value = DocumentFacts> {
         prop::collection::vec(a_user(), 0..3),
         prop::collection::vec(a_user(), 0..3),
     )
-        .prop_map(|(org_id, author_id, published, viewers, editors)| DocumentFacts {
-            id: "d".to_owned(),
-            org_id,
-            author_id,
-            published,
-            viewers,
-            editors,
-        })
+        .prop_map(
+            |(org_id, author_id, published, viewers, editors)| DocumentFacts {
+                id: "d".to_owned(),
+                org_id,
+                author_id,
+                published,
+                viewers,
+                editors,
+            },
+        )
 }
 
 proptest! {

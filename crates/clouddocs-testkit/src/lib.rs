@@ -4,6 +4,7 @@
 
 #![allow(
     clippy::expect_used,
+    clippy::indexing_slicing,
     reason = "a test harness whose setup fails must abort the test loudly"
 )]
 

@@ -1,5 +1,12 @@
 //! One integration-test binary: every test starts the real server on port 0 and talks
 //! HTTP to it, on SQLite and on PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "integration tests fail by panicking"
+)]
 
 mod accounts;
 mod admin;

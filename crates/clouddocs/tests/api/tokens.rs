@@ -169,7 +169,8 @@ async fn token_answers_follow_rfc_6749(app: TestApp) {
     assert_eq!(body["scope"], "documents:read profile");
     assert!(body["refresh_token"].is_string());
 
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (vec![("grant_type", "password"), ("username", "rfc@example.com"), ("password", "wrong-password-1")], 400, "invalid_grant"),
         (vec![("grant_type", "password"), ("username", "nobody@example.com"), ("password", PASSWORD)], 400, "invalid_grant"),
         (vec![("grant_type", "password"), ("username", "rfc@example.com")], 400, "invalid_request"),
