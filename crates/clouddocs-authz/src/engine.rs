@@ -59,39 +59,43 @@ fn at(line: Option<usize>, column: Option<usize>) -> String {
     }
 }
 
-/// The active policy set and the text it was parsed from
+/// The active schema and policy set, and the texts they were parsed from
 #[derive(Debug)]
 struct ActiveSet {
     text: String,
+    schema_extension: String,
+    validator: Validator,
     policies: PolicySet,
 }
 
 /// A Cedar schema and the active policy set, shared by every request
 #[derive(Debug)]
 pub struct PolicyEngine {
-    validator: Validator,
+    base_schema: String,
     authorizer: Authorizer,
     active: RwLock<Arc<ActiveSet>>,
+}
+
+fn parse_schema(schema_src: &str) -> Result<Validator, AuthzError> {
+    let (schema, _warnings) = Schema::from_cedarschema_str(schema_src).map_err(|err| {
+        let (message, line, column) = locate(&DetailedError::from(&err), schema_src);
+        AuthzError::Schema { message, line, column }
+    })?;
+    Ok(Validator::new(schema))
 }
 
 impl PolicyEngine {
     /// Builds an engine from a schema (Cedar schema syntax) and a policy set valid against it
     pub fn new(schema_src: &str, policies_src: &str) -> Result<Self, AuthzError> {
-        let (schema, _warnings) = Schema::from_cedarschema_str(schema_src).map_err(|err| {
-            let (message, line, column) = locate(&DetailedError::from(&err), schema_src);
-            AuthzError::Schema {
-                message,
-                line,
-                column,
-            }
-        })?;
-        let validator = Validator::new(schema);
+        let validator = parse_schema(schema_src)?;
         let policies = compile(&validator, policies_src)?;
         Ok(Self {
-            validator,
+            base_schema: schema_src.to_owned(),
             authorizer: Authorizer::new(),
             active: RwLock::new(Arc::new(ActiveSet {
                 text: policies_src.to_owned(),
+                schema_extension: String::new(),
+                validator,
                 policies,
             })),
         })
@@ -109,9 +113,36 @@ impl PolicyEngine {
 
     /// Replaces the active policy set after parsing and validating `new_src`; keeps the old one on error
     pub fn replace(&self, new_src: &str) -> Result<(), AuthzError> {
-        let policies = compile(&self.validator, new_src)?;
+        let extension = self.current().schema_extension.clone();
+        self.replace_with_schema(&extension, new_src)
+    }
+
+    /// The schema fragment added to the base schema (other applications' namespaces)
+    pub fn schema_extension(&self) -> String {
+        self.current().schema_extension.clone()
+    }
+
+    /// Replaces the policy set and the schema extension together: `extension` holds other
+    /// applications' namespaces (entity types and actions), appended to the base schema, so
+    /// their policies validate as strictly as CloudDocs' own. Line and column of a schema
+    /// error refer to the extension text. The old set stays active on any error.
+    pub fn replace_with_schema(&self, extension: &str, new_src: &str) -> Result<(), AuthzError> {
+        let validator = if extension.trim().is_empty() {
+            parse_schema(&self.base_schema)?
+        } else {
+            let base_lines = self.base_schema.lines().count();
+            parse_schema(&format!("{}\n{extension}", self.base_schema)).map_err(|err| match err {
+                AuthzError::Schema { message, line: Some(line), column } if line > base_lines => {
+                    AuthzError::Schema { message, line: Some(line - base_lines), column }
+                }
+                other => other,
+            })?
+        };
+        let policies = compile(&validator, new_src)?;
         let next = Arc::new(ActiveSet {
             text: new_src.to_owned(),
+            schema_extension: extension.to_owned(),
+            validator,
             policies,
         });
         // A poisoned lock still holds a whole `Arc`: there is no half-written state to fear.
@@ -167,7 +198,8 @@ impl PolicyEngine {
             Ok(slice) => slice,
             Err(err) => return fatal(&err),
         };
-        let schema = self.validator.schema();
+        let active = self.current();
+        let schema = active.validator.schema();
         let entities = match Entities::from_entities(slice.entities, Some(schema)) {
             Ok(entities) => entities,
             Err(err) => return fatal(&with_sources(&err)),
@@ -182,7 +214,6 @@ impl PolicyEngine {
             Ok(request) => request,
             Err(err) => return fatal(&with_sources(&err)),
         };
-        let active = self.current();
         let response = self
             .authorizer
             .is_authorized(&request, &active.policies, &entities);

@@ -57,6 +57,9 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::api_keys::router())
         .merge(routes::clients::router())
         .merge(routes::oauth::router())
+        .merge(routes::orgs::router())
+        .merge(routes::documents::router())
+        .merge(routes::authz::router())
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn(middleware::metrics::track));
     let docs: Router<AppState> =

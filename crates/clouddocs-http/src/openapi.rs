@@ -3,7 +3,7 @@
 use utoipa::OpenApi;
 
 use crate::dto;
-use crate::routes::{admin, api_keys, auth, clients, health, me, oauth};
+use crate::routes::{admin, api_keys, auth, authz, clients, documents, health, me, oauth, orgs};
 
 /// The API description served at `/openapi.json` and browsable at `/docs`
 #[derive(OpenApi)]
@@ -18,16 +18,26 @@ use crate::routes::{admin, api_keys, auth, clients, health, me, oauth};
         clients::post_client, clients::get_clients, clients::delete_client,
         oauth::post_token, oauth::post_revoke, oauth::post_introspect, oauth::get_jwks,
         oauth::get_openid_configuration,
+        orgs::post_org, orgs::get_orgs, orgs::get_members, orgs::put_member, orgs::delete_member,
+        documents::post_document, documents::get_documents, documents::get_document,
+        documents::patch_document, documents::delete_document, documents::put_share, documents::delete_share,
+        authz::post_check, authz::get_policies, authz::put_policies,
     ),
     components(schemas(
         dto::RegisterRequest, dto::LoginRequest, dto::LoginResponse, dto::UpdateMeRequest,
         dto::ChangePasswordRequest, dto::UserResponse, dto::SessionResponse,
+        orgs::CreateOrgRequest, orgs::MemberRequest, orgs::OrgResponse, orgs::MemberResponse,
+        documents::CreateDocumentRequest, documents::UpdateDocumentRequest, documents::ShareRequest, documents::DocumentResponse,
+        authz::CheckBody, authz::CheckResponse, authz::PolicyDocument, authz::EntityOrName,
         api_keys::CreateApiKeyRequest, clients::CreateClientRequest, oauth::TokenForm, oauth::TokenParam,
     )),
     tags(
         (name = "accounts", description = "Registration and sign-in"),
         (name = "me", description = "The caller's own account"),
         (name = "admin", description = "Platform administration"),
+        (name = "orgs", description = "Organizations and membership"),
+        (name = "documents", description = "Documents and sharing"),
+        (name = "authz", description = "Authorization as a service"),
         (name = "oauth", description = "OAuth 2.0 / OpenID Connect provider"),
         (name = "operations", description = "Health and metrics"),
     )

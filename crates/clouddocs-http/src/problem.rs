@@ -158,6 +158,14 @@ impl From<ServiceError> for ApiError {
             },
             ServiceError::WrongCurrentPassword => ApiError::Forbidden(err.to_string()),
             ServiceError::Forbidden(why) => ApiError::Forbidden(why.to_owned()),
+            ServiceError::Denied(decision) => {
+                let mut detail = "the policy does not allow this".to_owned();
+                if !decision.reasons.is_empty() {
+                    detail = format!("{detail}: {}", decision.reasons.join("; "));
+                }
+                ApiError::Forbidden(detail)
+            }
+            ServiceError::Conflict(why) => ApiError::Conflict(why.to_owned()),
             ServiceError::NotFound => ApiError::NotFound,
             ServiceError::Store(clouddocs_store::StoreError::Unavailable(cause)) => {
                 tracing::error!(error = ?cause, "database unavailable");

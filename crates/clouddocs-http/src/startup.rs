@@ -61,6 +61,7 @@ pub async fn build_state(settings: &ServerSettings) -> anyhow::Result<AppState> 
         Some(url) => Arc::new(RedisDenylist::connect(url).await?),
         None => Arc::new(SqlDenylist::new(db.clone())),
     };
+    let policy = Arc::new(load_policy(&db).await?);
     let svc = Services::new(
         db,
         hasher,
@@ -68,6 +69,7 @@ pub async fn build_state(settings: &ServerSettings) -> anyhow::Result<AppState> 
         Arc::new(keys),
         denylist,
         settings.tokens.clone(),
+        policy,
     );
     let svc = Arc::new(svc);
     spawn_housekeeping(Arc::downgrade(&svc));
@@ -92,4 +94,16 @@ fn spawn_housekeeping(svc: std::sync::Weak<Services>) {
             }
         }
     });
+}
+
+/// The default policy set, replaced by the newest stored one when an admin has changed it
+async fn load_policy(db: &Db) -> anyhow::Result<clouddocs_authz::PolicyEngine> {
+    let engine = clouddocs_authz::PolicyEngine::default_set()?;
+    let mut conn = db.acquire().await?;
+    if let Some(row) = clouddocs_store::sql::policies::latest(&mut conn).await?
+        && let Err(err) = engine.replace_with_schema(&row.schema_extension, &row.policies)
+    {
+        tracing::error!(policy_set = %row.id, error = %err, "stored policy set is invalid; using the default set");
+    }
+    Ok(engine)
 }

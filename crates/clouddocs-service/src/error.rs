@@ -46,6 +46,12 @@ pub enum ServiceError {
     /// The caller is not allowed to do this
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The policy engine denied the action on an object the caller may see
+    #[error("the policy does not allow this")]
+    Denied(clouddocs_authz::Decision),
+    /// The change conflicts with the current state
+    #[error("{0}")]
+    Conflict(&'static str),
     /// The object does not exist, or the caller may not know it exists
     #[error("not found")]
     NotFound,

@@ -4,11 +4,15 @@
 
 mod accounts;
 mod admin;
+pub mod authz;
+mod documents;
 mod error;
+mod orgs;
 mod sessions;
 pub mod tokens;
 
 pub use accounts::{LoginOutcome, NewAccount, User};
+pub use documents::{Document, DocumentPatch, DocumentQuery};
 pub use error::{ServiceError, ValidationError};
 pub use sessions::{SessionInfo, SessionView};
 
@@ -17,6 +21,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use clouddocs_auth::password::PasswordHasher;
+use clouddocs_authz::PolicyEngine;
 use clouddocs_store::Db;
 use clouddocs_store::ephemeral::Denylist;
 
@@ -49,6 +54,7 @@ pub struct Services {
     keys: Arc<KeyManager>,
     denylist: Arc<dyn Denylist>,
     tokens: TokenConfig,
+    policy: Arc<PolicyEngine>,
 }
 
 impl Services {
@@ -60,8 +66,14 @@ impl Services {
         keys: Arc<KeyManager>,
         denylist: Arc<dyn Denylist>,
         tokens: TokenConfig,
+        policy: Arc<PolicyEngine>,
     ) -> Self {
-        Self { db, hasher, config, keys, denylist, tokens }
+        Self { db, hasher, config, keys, denylist, tokens, policy }
+    }
+
+    /// The policy engine
+    pub fn policy(&self) -> &PolicyEngine {
+        &self.policy
     }
 
     /// The database (readiness checks)

@@ -3,10 +3,13 @@
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod authz;
 pub mod clients;
+pub mod documents;
 pub mod health;
 pub mod me;
 pub mod oauth;
+pub mod orgs;
 
 use serde::Deserialize;
 use utoipa::IntoParams;

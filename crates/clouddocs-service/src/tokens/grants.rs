@@ -453,6 +453,7 @@ impl Services {
     /// rows and sessions
     pub async fn housekeeping(&self) -> Result<(), ServiceError> {
         self.keys.reload().await?;
+        self.reload_policies().await?;
         let mut conn = self.db.acquire().await?;
         let now = now_ms();
         clouddocs_store::sql::denylist::purge_expired(&mut conn, now).await?;

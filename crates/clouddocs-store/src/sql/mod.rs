@@ -3,7 +3,10 @@
 pub mod api_keys;
 pub mod clients;
 pub mod denylist;
+pub mod documents;
 pub mod keys;
+pub mod orgs;
+pub mod policies;
 pub mod refresh;
 pub mod sessions;
 pub mod users;

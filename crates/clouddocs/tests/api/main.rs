@@ -11,5 +11,7 @@
 mod accounts;
 mod admin;
 mod hardening;
+mod interop;
+mod jwt_attacks;
 mod sessions;
 mod tokens;

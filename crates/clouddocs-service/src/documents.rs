@@ -1,0 +1,317 @@
+//! Documents and sharing, every decision made by the policy engine and narrowed by the
+//! credential's scopes. A document the caller may not read is "not found", exactly like
+//! a missing id; a readable document the caller may not change is "forbidden".
+
+use clouddocs_authz::{Decision, DocAction, DocumentFacts, OrgRole};
+use clouddocs_authz::PrincipalFacts;
+use clouddocs_domain::{Principal, Scope};
+use clouddocs_store::sql::documents::{self, DocumentRow, ListFilter};
+use clouddocs_store::sql::{orgs, users};
+use clouddocs_store::{Conn, StoreError};
+use serde::Serialize;
+
+use crate::orgs::principal_facts;
+use crate::{ServiceError, Services, ValidationError, now_ms};
+
+/// A document as the API shows it
+#[derive(Debug, Clone, Serialize)]
+pub struct Document {
+    /// Document id
+    pub id: String,
+    /// Owning org
+    pub org_id: String,
+    /// Author
+    pub author_id: String,
+    /// Title
+    pub title: String,
+    /// Body
+    pub body: String,
+    /// Readable by every org member
+    pub published: bool,
+    /// Creation time, unix milliseconds
+    pub created_at: i64,
+    /// Last change, unix milliseconds
+    pub updated_at: i64,
+}
+
+impl From<&DocumentRow> for Document {
+    fn from(d: &DocumentRow) -> Self {
+        Self {
+            id: d.id.clone(),
+            org_id: d.org_id.clone(),
+            author_id: d.author_id.clone(),
+            title: d.title.clone(),
+            body: d.body.clone(),
+            published: d.published(),
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
+    }
+}
+
+/// Changes to a document; absent fields stay as they are
+#[derive(Debug, Default)]
+pub struct DocumentPatch {
+    /// New title
+    pub title: Option<String>,
+    /// New body
+    pub body: Option<String>,
+    /// New published flag
+    pub published: Option<bool>,
+}
+
+/// Filters of `GET /documents`
+#[derive(Debug, Default)]
+pub struct DocumentQuery {
+    /// Only this org
+    pub org: Option<String>,
+    /// Title contains (case-insensitive)
+    pub q: Option<String>,
+    /// Only published / unpublished
+    pub published: Option<bool>,
+    /// Cursor: the last id of the previous page
+    pub cursor: Option<String>,
+}
+
+const MAX_TITLE: usize = 200;
+const MAX_BODY: usize = 512 * 1024;
+
+fn validate_title(title: &str) -> Result<String, ServiceError> {
+    let t = title.trim();
+    if t.is_empty() || t.chars().count() > MAX_TITLE || t.chars().any(char::is_control) {
+        return Err(ValidationError::Field { field: "title", reason: format!("must be 1 to {MAX_TITLE} printable characters") }.into());
+    }
+    Ok(t.to_owned())
+}
+
+fn validate_body(body: &str) -> Result<String, ServiceError> {
+    if body.len() > MAX_BODY {
+        return Err(ValidationError::Field { field: "body", reason: format!("must be at most {MAX_BODY} bytes") }.into());
+    }
+    Ok(body.to_owned())
+}
+
+/// The scope an action needs from the caller's credential
+fn scope_for(action: DocAction) -> Scope {
+    match action {
+        DocAction::Read => Scope::DocumentsRead,
+        DocAction::Update | DocAction::Share => Scope::DocumentsWrite,
+        DocAction::Delete => Scope::DocumentsDelete,
+    }
+}
+
+pub(crate) async fn document_facts(conn: &mut Conn, doc: &DocumentRow) -> Result<DocumentFacts, ServiceError> {
+    let shares = documents::shares(conn, &doc.id).await?;
+    let (editors, viewers): (Vec<_>, Vec<_>) = shares.into_iter().partition(|s| s.role == "editor");
+    Ok(DocumentFacts {
+        id: doc.id.clone(),
+        org_id: doc.org_id.clone(),
+        author_id: doc.author_id.clone(),
+        published: doc.published(),
+        viewers: viewers.into_iter().map(|s| s.user_id).collect(),
+        editors: editors.into_iter().map(|s| s.user_id).collect(),
+    })
+}
+
+impl Services {
+    /// The policy decision for one action on one loaded document (policy AND scope)
+    pub(crate) async fn decide_document(
+        &self,
+        conn: &mut Conn,
+        principal: &Principal,
+        action: DocAction,
+        doc: &DocumentRow,
+    ) -> Result<Decision, ServiceError> {
+        let (facts, _) = principal_facts(conn, principal, &doc.org_id).await?;
+        let doc_facts = document_facts(conn, doc).await?;
+        let mut decision = self.policy.decide_document(&facts, action, &doc_facts);
+        let needed = scope_for(action);
+        if decision.allowed && !principal.has_scope(needed) {
+            decision.allowed = false;
+            decision.reasons.push(format!("token scope `{needed}` not granted"));
+        }
+        Ok(decision)
+    }
+
+    /// Loads a document the caller may read, or `NotFound` (identical for missing and hidden)
+    async fn readable(&self, conn: &mut Conn, principal: &Principal, id: &str) -> Result<DocumentRow, ServiceError> {
+        let doc = documents::find(conn, id).await?.ok_or(ServiceError::NotFound)?;
+        if self.decide_document(conn, principal, DocAction::Read, &doc).await?.allowed {
+            Ok(doc)
+        } else {
+            Err(ServiceError::NotFound)
+        }
+    }
+
+    /// Creates a document in an org; needs the editor or admin role there
+    pub async fn create_document(
+        &self,
+        principal: &Principal,
+        org_id: &str,
+        title: &str,
+        body: &str,
+        published: bool,
+    ) -> Result<Document, ServiceError> {
+        let title = validate_title(title)?;
+        let body = validate_body(body)?;
+        let mut tx = self.db.begin().await?;
+        let (_, role) = principal_facts(&mut tx, principal, org_id).await?;
+        match role {
+            None => return Err(ServiceError::NotFound),
+            Some(OrgRole::Viewer) => return Err(ServiceError::Forbidden("creating documents needs the editor or admin role")),
+            Some(OrgRole::Admin | OrgRole::Editor) => {}
+        }
+        let row = DocumentRow::new(
+            uuid::Uuid::now_v7().to_string(),
+            org_id.to_owned(),
+            principal.user_id.to_string(),
+            title,
+            body,
+            published,
+            now_ms(),
+        );
+        documents::insert(&mut tx, &row).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(Document::from(&row))
+    }
+
+    /// Reads a document
+    pub async fn get_document(&self, principal: &Principal, id: &str) -> Result<Document, ServiceError> {
+        let mut conn = self.db.acquire().await?;
+        Ok(Document::from(&self.readable(&mut conn, principal, id).await?))
+    }
+
+    /// Edits a document
+    pub async fn update_document(&self, principal: &Principal, id: &str, patch: DocumentPatch) -> Result<Document, ServiceError> {
+        let title = patch.title.as_deref().map(validate_title).transpose()?;
+        let body = patch.body.as_deref().map(validate_body).transpose()?;
+        let mut tx = self.db.begin().await?;
+        let mut doc = self.readable(&mut tx, principal, id).await?;
+        let decision = self.decide_document(&mut tx, principal, DocAction::Update, &doc).await?;
+        if !decision.allowed {
+            return Err(ServiceError::Denied(decision));
+        }
+        if let Some(t) = title {
+            doc.title = t;
+        }
+        if let Some(b) = body {
+            doc.body = b;
+        }
+        if let Some(p) = patch.published {
+            doc.set_published(p);
+        }
+        let now = now_ms();
+        documents::update(&mut tx, &doc, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        doc.updated_at = now;
+        Ok(Document::from(&doc))
+    }
+
+    /// Deletes a document
+    pub async fn delete_document(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
+        let mut tx = self.db.begin().await?;
+        let doc = self.readable(&mut tx, principal, id).await?;
+        let decision = self.decide_document(&mut tx, principal, DocAction::Delete, &doc).await?;
+        if !decision.allowed {
+            return Err(ServiceError::Denied(decision));
+        }
+        documents::delete(&mut tx, &doc.id).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    /// Shares a document with a user (inside or outside the org) as `viewer` or `editor`
+    pub async fn share_document(&self, principal: &Principal, id: &str, user_id: &str, role: &str) -> Result<(), ServiceError> {
+        if role != "viewer" && role != "editor" {
+            return Err(ValidationError::Field { field: "role", reason: "expected `viewer` or `editor`".to_owned() }.into());
+        }
+        let mut tx = self.db.begin().await?;
+        let doc = self.readable(&mut tx, principal, id).await?;
+        let decision = self.decide_document(&mut tx, principal, DocAction::Share, &doc).await?;
+        if !decision.allowed {
+            return Err(ServiceError::Denied(decision));
+        }
+        if users::find(&mut tx, user_id).await?.is_none() {
+            return Err(ServiceError::NotFound);
+        }
+        documents::upsert_share(&mut tx, &doc.id, user_id, role, now_ms()).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    /// Withdraws a share
+    pub async fn unshare_document(&self, principal: &Principal, id: &str, user_id: &str) -> Result<(), ServiceError> {
+        let mut tx = self.db.begin().await?;
+        let doc = self.readable(&mut tx, principal, id).await?;
+        let decision = self.decide_document(&mut tx, principal, DocAction::Share, &doc).await?;
+        if !decision.allowed {
+            return Err(ServiceError::Denied(decision));
+        }
+        if !documents::delete_share(&mut tx, &doc.id, user_id).await? {
+            return Err(ServiceError::NotFound);
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    /// The documents the caller may read, newest first: SQL narrows to the candidates of the
+    /// default `read` rule, and the policy engine has the final word on each one
+    pub async fn list_documents(
+        &self,
+        principal: &Principal,
+        query: DocumentQuery,
+        limit: u32,
+    ) -> Result<(Vec<Document>, Option<String>), ServiceError> {
+        if !principal.has_scope(Scope::DocumentsRead) {
+            return Ok((Vec::new(), None));
+        }
+        let limit = usize::try_from(limit).unwrap_or(20);
+        let mut filter = ListFilter {
+            org_id: query.org,
+            q: query.q.filter(|q| !q.is_empty()),
+            published: query.published,
+            before: query.cursor,
+        };
+        let mut conn = self.db.acquire().await?;
+        let user_id = principal.user_id.to_string();
+        // The principal's facts are loaded once for the whole page: every membership, and
+        // the caller's own shares of the candidate rows (the only shares a decision about
+        // this caller can depend on).
+        let memberships = orgs::list_for_user(&mut conn, &user_id)
+            .await?
+            .into_iter()
+            .filter_map(|m| m.role.parse::<OrgRole>().ok().map(|r| (m.id, r)))
+            .collect();
+        let facts = PrincipalFacts { user_id: user_id.clone(), platform_admin: principal.platform_admin, memberships };
+        let mut items = Vec::with_capacity(limit);
+        loop {
+            let want = i64::try_from(limit.saturating_sub(items.len()) + 1).unwrap_or(101);
+            let rows = documents::list_readable(&mut conn, &user_id, &filter, want).await?;
+            let exhausted = i64::try_from(rows.len()).unwrap_or(0) < want;
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            let shares = documents::shares_of_readable(&mut conn, &user_id, &ids).await?;
+            for row in &rows {
+                if items.len() == limit {
+                    return Ok((items, filter.before));
+                }
+                filter.before = Some(row.id.clone());
+                let mine = shares.iter().filter(|(doc, _, _)| *doc == row.id);
+                let (editors, viewers): (Vec<_>, Vec<_>) = mine.partition(|(_, _, role)| role == "editor");
+                let doc_facts = DocumentFacts {
+                    id: row.id.clone(),
+                    org_id: row.org_id.clone(),
+                    author_id: row.author_id.clone(),
+                    published: row.published(),
+                    viewers: viewers.into_iter().map(|(_, u, _)| u.clone()).collect(),
+                    editors: editors.into_iter().map(|(_, u, _)| u.clone()).collect(),
+                };
+                if self.policy.decide_document(&facts, DocAction::Read, &doc_facts).allowed {
+                    items.push(Document::from(row));
+                }
+            }
+            if exhausted || rows.is_empty() {
+                return Ok((items, None));
+            }
+        }
+    }
+}
