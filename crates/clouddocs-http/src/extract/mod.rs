@@ -7,5 +7,5 @@ mod principal;
 
 pub use client::ClientMeta;
 pub use client_auth::{ClientCredentials, client_credentials};
-pub use json::{ApiJson, JsonOrForm};
+pub use json::{ApiJson, ApiQuery, JsonOrForm};
 pub use principal::{Authenticated, CSRF_HEADER};

@@ -1,13 +1,13 @@
 //! Platform administration: users.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use clouddocs_domain::Scope;
 
 use crate::dto::{Page, UserResponse};
-use crate::extract::Authenticated;
+use crate::extract::{ApiQuery, Authenticated};
 use crate::problem::ApiResult;
 use crate::routes::PageQuery;
 use crate::state::AppState;
@@ -31,7 +31,7 @@ pub fn router() -> Router<AppState> {
 pub async fn get_users(
     State(state): State<AppState>,
     auth: Authenticated,
-    Query(page): Query<PageQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<UserResponse>>> {
     auth.require(Scope::Admin)?;
     let (items, next_cursor) = state

@@ -4,13 +4,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use clouddocs_domain::{Scope, Scopes};
+use clouddocs_domain::Scope;
 use clouddocs_service::tokens::{ApiKeyView, NewApiKey};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::extract::{ApiJson, Authenticated};
-use crate::problem::{ApiError, ApiResult};
+use crate::problem::ApiResult;
 use crate::state::AppState;
 
 /// `/me/api-keys`
@@ -48,12 +48,7 @@ pub async fn post_api_key(
     ApiJson(body): ApiJson<CreateApiKeyRequest>,
 ) -> ApiResult<(StatusCode, Json<NewApiKey>)> {
     auth.require(Scope::Profile)?;
-    let scopes: Scopes = body
-        .scopes
-        .iter()
-        .map(|s| s.parse::<Scope>())
-        .collect::<Result<_, _>>()
-        .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+    let scopes = super::parse_scopes(&body.scopes)?;
     let key = state.svc.create_api_key(&auth.principal, &body.name, &scopes, body.expires_in_days).await?;
     Ok((StatusCode::CREATED, Json(key)))
 }

@@ -4,13 +4,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use clouddocs_domain::{Scope, Scopes};
+use clouddocs_domain::Scope;
 use clouddocs_service::tokens::{ClientView, NewClient, RegisteredClient};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::extract::{ApiJson, Authenticated};
-use crate::problem::{ApiError, ApiResult};
+use crate::problem::ApiResult;
 use crate::state::AppState;
 
 /// `/admin/clients`
@@ -54,12 +54,7 @@ pub async fn post_client(
     ApiJson(body): ApiJson<CreateClientRequest>,
 ) -> ApiResult<(StatusCode, Json<RegisteredClient>)> {
     auth.require(Scope::Admin)?;
-    let scopes: Scopes = body
-        .scopes
-        .iter()
-        .map(|s| s.parse::<Scope>())
-        .collect::<Result<_, _>>()
-        .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+    let scopes = super::parse_scopes(&body.scopes)?;
     let new = NewClient {
         name: body.name,
         redirect_uris: body.redirect_uris,

@@ -1,6 +1,6 @@
 //! Documents and sharing.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::dto::Page;
-use crate::extract::{ApiJson, Authenticated};
+use crate::extract::{ApiJson, ApiQuery, Authenticated};
 use crate::problem::ApiResult;
 use crate::state::AppState;
 
@@ -133,7 +133,7 @@ pub async fn post_document(
 pub async fn get_documents(
     State(state): State<AppState>,
     auth: Authenticated,
-    Query(q): Query<DocumentListQuery>,
+    ApiQuery(q): ApiQuery<DocumentListQuery>,
 ) -> ApiResult<Json<Page<DocumentResponse>>> {
     auth.require(Scope::DocumentsRead)?;
     let limit = q.limit.unwrap_or(20).clamp(1, 100);

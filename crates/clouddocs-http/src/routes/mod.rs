@@ -30,3 +30,12 @@ impl PageQuery {
         self.limit.unwrap_or(20).clamp(1, 100)
     }
 }
+
+/// Parses a list of scope names from a request body; an unknown one is a 422 naming it
+pub(crate) fn parse_scopes(names: &[String]) -> Result<clouddocs_domain::Scopes, crate::problem::ApiError> {
+    names
+        .iter()
+        .map(|s| s.parse::<clouddocs_domain::Scope>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| crate::problem::ApiError::Unprocessable(e.to_string()))
+}

@@ -311,8 +311,12 @@ impl Services {
     /// Revokes a family: its refresh tokens, and (through the denylist) every access token
     /// issued from it
     pub(crate) async fn revoke_family(&self, family_id: &str, reason: &str) -> Result<(), ServiceError> {
-        let mut conn = self.db.acquire().await?;
-        refresh::revoke_family(&mut conn, family_id, reason, now_ms()).await?;
+        {
+            // INVARIANT: the connection is released before the denylist takes one, so
+            // concurrent revocations can never hold the whole pool while waiting for it.
+            let mut conn = self.db.acquire().await?;
+            refresh::revoke_family(&mut conn, family_id, reason, now_ms()).await?;
+        }
         self.denylist_family(family_id).await
     }
 
@@ -381,13 +385,15 @@ impl Services {
             refresh::find_presented(&mut conn, &token::digest(presented)).await?
         };
         if let Some(found) = found {
-            if found.client_id.as_deref().is_none_or(|c| c == client.id) {
+            // Only the client a token was issued to may revoke it (RFC 7009 §2.1); anything
+            // else is answered like an unknown token.
+            if found.client_id.as_deref() == Some(client.id.as_str()) {
                 self.revoke_family(&found.family_id, "revoked by client").await?;
             }
             return Ok(());
         }
         if let Ok(claims) = self.keys.ring().verify::<AccessClaims>(presented, &self.verify_options())
-            && claims.client_id.as_deref().is_none_or(|c| c == client.id)
+            && claims.client_id.as_deref() == Some(client.id.as_str())
         {
             self.revoke_access_token(&claims.jti, claims.exp).await?;
         }

@@ -28,6 +28,12 @@ async fn bad_bodies_are_clear_4xx_problems(app: TestApp) {
     }
     let r = client.get(app.url("/no/such/route")).send().await.unwrap();
     assert_eq!(r.status(), 404);
+    let (_, token, _) = app.user_with_tokens("query@example.com", "").await;
+    for query in ["/documents?limit=abc", "/documents?published=maybe", "/documents?is_admin=1", "/admin/users?limit=-1"] {
+        let r = client.get(app.url(query)).bearer_auth(&token).send().await.unwrap();
+        assert!(r.status() == 400 || r.status() == 403, "{query}: {}", r.status());
+        assert_eq!(r.headers()["content-type"], "application/problem+json", "{query}");
+    }
 }
 
 async fn oversized_bodies_and_headers_are_refused(app: TestApp) {

@@ -10,8 +10,13 @@
 
 mod accounts;
 mod admin;
+mod authz_service;
+mod bola;
+mod documents;
 mod hardening;
 mod interop;
 mod jwt_attacks;
+mod listing;
+mod policy_table;
 mod sessions;
 mod tokens;
