@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version};
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version,
+};
 use clouddocs_domain::Password;
 use tokio::sync::Semaphore;
 
@@ -45,7 +47,9 @@ pub struct PasswordHasher {
 
 impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordHasher").field("params", &self.params).finish_non_exhaustive()
+        f.debug_struct("PasswordHasher")
+            .field("params", &self.params)
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,7 +74,11 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|_| HashError::PoolClosed)?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| HashError::PoolClosed)?;
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || span.in_scope(work))
             .await
@@ -80,7 +88,8 @@ impl PasswordHasher {
     /// Hashes a new password
     pub async fn hash(&self, password: Password) -> Result<String, HashError> {
         let params = self.params.clone();
-        self.run(move || hash_blocking(&params, password.expose().as_bytes())).await?
+        self.run(move || hash_blocking(&params, password.expose().as_bytes()))
+            .await?
     }
 
     /// Verifies `password` against `stored`; `None` (unknown user) verifies against a dummy
@@ -176,11 +185,17 @@ mod tests {
         let hash = hasher.hash(pw("correct-violet-staple")).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(matches!(
-            hasher.verify(pw("correct-violet-staple"), Some(hash.clone())).await.unwrap(),
+            hasher
+                .verify(pw("correct-violet-staple"), Some(hash.clone()))
+                .await
+                .unwrap(),
             Verification::Valid { rehash: None }
         ));
         assert!(matches!(
-            hasher.verify(pw("wrong-violet-staple"), Some(hash)).await.unwrap(),
+            hasher
+                .verify(pw("wrong-violet-staple"), Some(hash))
+                .await
+                .unwrap(),
             Verification::Invalid
         ));
     }
@@ -189,7 +204,10 @@ mod tests {
     async fn an_unknown_user_is_always_invalid() {
         let hasher = PasswordHasher::new(1).unwrap();
         assert!(matches!(
-            hasher.verify(pw("clouddocs-dummy-password-for-timing"), None).await.unwrap(),
+            hasher
+                .verify(pw("clouddocs-dummy-password-for-timing"), None)
+                .await
+                .unwrap(),
             Verification::Invalid
         ));
     }
@@ -198,19 +216,28 @@ mod tests {
     async fn legacy_bcrypt_and_weaker_argon2_hashes_are_upgraded() {
         let hasher = PasswordHasher::new(1).unwrap();
         let legacy = bcrypt::hash("correct-violet-staple", 4).unwrap();
-        let Verification::Valid { rehash: Some(new) } =
-            hasher.verify(pw("correct-violet-staple"), Some(legacy)).await.unwrap()
+        let Verification::Valid { rehash: Some(new) } = hasher
+            .verify(pw("correct-violet-staple"), Some(legacy))
+            .await
+            .unwrap()
         else {
             panic!("bcrypt hash should verify and be upgraded");
         };
         assert!(new.starts_with("$argon2id$"));
 
-        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).unwrap())
-            .hash_password(b"correct-violet-staple")
-            .unwrap()
-            .to_string();
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"correct-violet-staple")
+        .unwrap()
+        .to_string();
         assert!(matches!(
-            hasher.verify(pw("correct-violet-staple"), Some(weak)).await.unwrap(),
+            hasher
+                .verify(pw("correct-violet-staple"), Some(weak))
+                .await
+                .unwrap(),
             Verification::Valid { rehash: Some(_) }
         ));
     }
@@ -218,8 +245,17 @@ mod tests {
     #[tokio::test]
     async fn a_hostile_stored_hash_is_an_error_not_a_panic() {
         let hasher = PasswordHasher::new(1).unwrap();
-        for stored in ["$2b$04$ÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿ", "$argon2id$garbage", "plain"] {
-            assert!(hasher.verify(pw("correct-violet-staple"), Some(stored.to_owned())).await.is_err());
+        for stored in [
+            "$2b$04$ÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿ",
+            "$argon2id$garbage",
+            "plain",
+        ] {
+            assert!(
+                hasher
+                    .verify(pw("correct-violet-staple"), Some(stored.to_owned()))
+                    .await
+                    .is_err()
+            );
         }
     }
 }

@@ -79,7 +79,11 @@ pub struct PolicyEngine {
 fn parse_schema(schema_src: &str) -> Result<Validator, AuthzError> {
     let (schema, _warnings) = Schema::from_cedarschema_str(schema_src).map_err(|err| {
         let (message, line, column) = locate(&DetailedError::from(&err), schema_src);
-        AuthzError::Schema { message, line, column }
+        AuthzError::Schema {
+            message,
+            line,
+            column,
+        }
     })?;
     Ok(Validator::new(schema))
 }
@@ -131,12 +135,20 @@ impl PolicyEngine {
             parse_schema(&self.base_schema)?
         } else {
             let base_lines = self.base_schema.lines().count();
-            parse_schema(&format!("{}\n{extension}", self.base_schema)).map_err(|err| match err {
-                AuthzError::Schema { message, line: Some(line), column } if line > base_lines => {
-                    AuthzError::Schema { message, line: Some(line - base_lines), column }
-                }
-                other => other,
-            })?
+            parse_schema(&format!("{}\n{extension}", self.base_schema)).map_err(
+                |err| match err {
+                    AuthzError::Schema {
+                        message,
+                        line: Some(line),
+                        column,
+                    } if line > base_lines => AuthzError::Schema {
+                        message,
+                        line: Some(line - base_lines),
+                        column,
+                    },
+                    other => other,
+                },
+            )?
         };
         let policies = compile(&validator, new_src)?;
         let next = Arc::new(ActiveSet {

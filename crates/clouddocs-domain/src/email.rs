@@ -72,15 +72,29 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_and_lowercased() {
-        assert_eq!(Email::parse("  Alice@Example.COM ").unwrap().as_str(), "alice@example.com");
+        assert_eq!(
+            Email::parse("  Alice@Example.COM ").unwrap().as_str(),
+            "alice@example.com"
+        );
     }
 
     #[test]
     fn malformed_emails_are_rejected_with_a_reason() {
         assert_eq!(Email::parse(""), Err(EmailError::Empty));
-        for bad in ["alice", "@example.com", "alice@", "a b@example.com", "a@b@c.com", "a@localhost", "a@.com"] {
+        for bad in [
+            "alice",
+            "@example.com",
+            "alice@",
+            "a b@example.com",
+            "a@b@c.com",
+            "a@localhost",
+            "a@.com",
+        ] {
             assert_eq!(Email::parse(bad), Err(EmailError::Malformed), "{bad}");
         }
-        assert_eq!(Email::parse(&format!("{}@example.com", "a".repeat(250))), Err(EmailError::TooLong));
+        assert_eq!(
+            Email::parse(&format!("{}@example.com", "a".repeat(250))),
+            Err(EmailError::TooLong)
+        );
     }
 }

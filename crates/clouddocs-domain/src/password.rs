@@ -97,8 +97,14 @@ mod tests {
 
     #[test]
     fn length_bounds_are_enforced() {
-        assert_eq!(Password::parse("short").unwrap_err(), PasswordError::TooShort);
-        assert_eq!(Password::parse(&"x".repeat(129)).unwrap_err(), PasswordError::TooLong);
+        assert_eq!(
+            Password::parse("short").unwrap_err(),
+            PasswordError::TooShort
+        );
+        assert_eq!(
+            Password::parse(&"x".repeat(129)).unwrap_err(),
+            PasswordError::TooLong
+        );
         assert!(Password::parse(&"x".repeat(128)).is_ok());
     }
 
@@ -107,7 +113,10 @@ mod tests {
         let common = Password::parse("Password123").unwrap();
         assert_eq!(check_strength(&common, &[]), Err(PasswordError::Common));
         let weak = Password::parse("aaaaaaaaaa").unwrap();
-        assert!(matches!(check_strength(&weak, &[]), Err(PasswordError::Weak { .. })));
+        assert!(matches!(
+            check_strength(&weak, &[]),
+            Err(PasswordError::Weak { .. })
+        ));
         let personal = Password::parse("alice@example.com").unwrap();
         assert!(check_strength(&personal, &["alice@example.com"]).is_err());
     }

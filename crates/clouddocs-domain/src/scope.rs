@@ -183,6 +183,9 @@ mod tests {
 
     #[test]
     fn unknown_scopes_are_named_in_the_error() {
-        assert_eq!(Scopes::parse("profile root").unwrap_err(), ScopeError("root".to_owned()));
+        assert_eq!(
+            Scopes::parse("profile root").unwrap_err(),
+            ScopeError("root".to_owned())
+        );
     }
 }

@@ -62,8 +62,9 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::authz::router())
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn(middleware::metrics::track));
-    let docs: Router<AppState> =
-        SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi()).into();
+    let docs: Router<AppState> = SwaggerUi::new("/docs")
+        .url("/openapi.json", openapi::ApiDoc::openapi())
+        .into();
     api.merge(docs)
         .layer(
             ServiceBuilder::new()
@@ -99,12 +100,18 @@ impl Application {
     /// Binds `addr` (port 0 picks a free port)
     pub async fn bind(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        Ok(Self { listener, router: app(state) })
+        Ok(Self {
+            listener,
+            router: app(state),
+        })
     }
 
     /// Serves on an already bound listener (tests bind first to learn their URL)
     pub fn from_listener(listener: tokio::net::TcpListener, state: AppState) -> Self {
-        Self { listener, router: app(state) }
+        Self {
+            listener,
+            router: app(state),
+        }
     }
 
     /// The bound address
@@ -113,10 +120,14 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         axum::serve(
             self.listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await

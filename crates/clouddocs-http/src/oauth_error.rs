@@ -41,13 +41,19 @@ impl IntoResponse for OAuthResponseError {
             }
             other => other.to_string(),
         };
-        let mut response =
-            (status, Json(json!({"error": err.code(), "error_description": description}))).into_response();
+        let mut response = (
+            status,
+            Json(json!({"error": err.code(), "error_description": description})),
+        )
+            .into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         if matches!(err, OAuthError::InvalidClient) {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="clouddocs""#));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Basic realm="clouddocs""#),
+            );
         }
         response
     }

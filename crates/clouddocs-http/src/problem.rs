@@ -97,7 +97,9 @@ impl ApiError {
             ApiError::NotFound => "https://clouddocs.dev/problems/not-found",
             ApiError::Conflict(_) => "https://clouddocs.dev/problems/conflict",
             ApiError::PayloadTooLarge => "https://clouddocs.dev/problems/payload-too-large",
-            ApiError::UnsupportedMediaType(_) => "https://clouddocs.dev/problems/unsupported-media-type",
+            ApiError::UnsupportedMediaType(_) => {
+                "https://clouddocs.dev/problems/unsupported-media-type"
+            }
             ApiError::Unprocessable(_) => "https://clouddocs.dev/problems/validation",
             ApiError::TooManyRequests { .. } => "https://clouddocs.dev/problems/rate-limited",
             ApiError::Unavailable => "https://clouddocs.dev/problems/unavailable",
@@ -120,16 +122,25 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, Json(problem)).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         match &self {
-            ApiError::Unauthenticated { invalid_token: true, .. } => {
+            ApiError::Unauthenticated {
+                invalid_token: true,
+                ..
+            } => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static(r#"Bearer realm="clouddocs", error="invalid_token""#),
                 );
             }
             ApiError::Unauthenticated { .. } => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(CHALLENGE),
+                );
             }
             ApiError::InsufficientScope(scope) => {
                 if let Ok(value) = HeaderValue::from_str(&format!(

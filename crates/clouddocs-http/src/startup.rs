@@ -54,9 +54,14 @@ pub async fn build_state(settings: &ServerSettings) -> anyhow::Result<AppState> 
     let hasher = PasswordHasher::new(settings.hash_concurrency)?;
     // Retired keys stay in the JWKS until every token they signed has expired.
     let keep_retired = settings.tokens.access_ttl + std::time::Duration::from_secs(120);
-    let keys = KeyManager::load(db.clone(), settings.secret.expose_secret(), settings.tokens.algorithm, keep_retired)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot load signing keys: {e}"))?;
+    let keys = KeyManager::load(
+        db.clone(),
+        settings.secret.expose_secret(),
+        settings.tokens.algorithm,
+        keep_retired,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot load signing keys: {e}"))?;
     let denylist: Arc<dyn Denylist> = match &settings.redis_url {
         Some(url) => Arc::new(RedisDenylist::connect(url).await?),
         None => Arc::new(SqlDenylist::new(db.clone())),

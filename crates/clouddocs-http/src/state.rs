@@ -39,7 +39,11 @@ impl Default for HttpSettings {
 impl HttpSettings {
     /// The session cookie's name: the `__Host-` prefix pins it to this host, `Secure`, `Path=/`
     pub fn cookie_name(&self) -> &'static str {
-        if self.dev { "clouddocs" } else { "__Host-clouddocs" }
+        if self.dev {
+            "clouddocs"
+        } else {
+            "__Host-clouddocs"
+        }
     }
 }
 

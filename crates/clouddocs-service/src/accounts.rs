@@ -73,7 +73,12 @@ impl Services {
         let local_part = account.email.as_str().split('@').next().unwrap_or_default();
         check_strength(
             &account.password,
-            &[account.email.as_str(), local_part, account.display_name.as_str(), "clouddocs"],
+            &[
+                account.email.as_str(),
+                local_part,
+                account.display_name.as_str(),
+                "clouddocs",
+            ],
         )
         .map_err(ValidationError::from)?;
         let hash = self.hasher.hash(account.password).await?;
@@ -88,7 +93,9 @@ impl Services {
         let mut tx = self.db.begin().await?;
         match users::insert(&mut tx, &row).await {
             Ok(()) => {}
-            Err(StoreError::Conflict { constraint: "users_email_key" }) => {
+            Err(StoreError::Conflict {
+                constraint: "users_email_key",
+            }) => {
                 return Err(ServiceError::EmailTaken);
             }
             Err(other) => return Err(other.into()),
@@ -182,7 +189,9 @@ impl Services {
         let id = principal.user_id.to_string();
         let mut tx = self.db.begin().await?;
         users::set_display_name(&mut tx, &id, display_name.as_str(), now_ms()).await?;
-        let row = users::find(&mut tx, &id).await?.ok_or(ServiceError::NotFound)?;
+        let row = users::find(&mut tx, &id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(User::from(&row))
     }
@@ -199,16 +208,25 @@ impl Services {
         let id = principal.user_id.to_string();
         let row = {
             let mut conn = self.db.acquire().await?;
-            users::find(&mut conn, &id).await?.ok_or(ServiceError::NotFound)?
+            users::find(&mut conn, &id)
+                .await?
+                .ok_or(ServiceError::NotFound)?
         };
         let current = Password::parse(current).map_err(|_| ServiceError::WrongCurrentPassword)?;
-        match self.hasher.verify(current, Some(row.password_hash.clone())).await? {
+        match self
+            .hasher
+            .verify(current, Some(row.password_hash.clone()))
+            .await?
+        {
             Verification::Valid { .. } => {}
             Verification::Invalid => return Err(ServiceError::WrongCurrentPassword),
         }
         let local_part = row.email.split('@').next().unwrap_or_default();
-        check_strength(&new, &[row.email.as_str(), local_part, row.display_name.as_str()])
-            .map_err(ValidationError::from)?;
+        check_strength(
+            &new,
+            &[row.email.as_str(), local_part, row.display_name.as_str()],
+        )
+        .map_err(ValidationError::from)?;
         let hash = self.hasher.hash(new).await?;
         let mut tx = self.db.begin().await?;
         users::set_password_hash(&mut tx, &id, &hash, now_ms()).await?;

@@ -1,8 +1,8 @@
 //! Platform administration of users.
 
 use clouddocs_domain::Principal;
-use clouddocs_store::sql::{api_keys, sessions, users};
 use clouddocs_store::StoreError;
+use clouddocs_store::sql::{api_keys, sessions, users};
 
 use crate::{ServiceError, Services, User, now_ms};
 
@@ -27,7 +27,11 @@ impl Services {
     }
 
     /// Disables a user and ends every session they have, at once
-    pub async fn disable_user(&self, principal: &Principal, user_id: &str) -> Result<User, ServiceError> {
+    pub async fn disable_user(
+        &self,
+        principal: &Principal,
+        user_id: &str,
+    ) -> Result<User, ServiceError> {
         if !principal.is_platform_admin() {
             return Err(ServiceError::Forbidden("platform admin only"));
         }
@@ -35,7 +39,9 @@ impl Services {
         users::set_disabled(&mut tx, user_id, true, now_ms()).await?;
         sessions::delete_all_for_user(&mut tx, user_id, None).await?;
         api_keys::revoke_all_for_user(&mut tx, user_id, now_ms()).await?;
-        let row = users::find(&mut tx, user_id).await?.ok_or(ServiceError::NotFound)?;
+        let row = users::find(&mut tx, user_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         tx.commit().await.map_err(StoreError::from)?;
         self.revoke_user_tokens(user_id, "account disabled").await?;
         tracing::info!(target_user = %user_id, "user disabled");

@@ -41,7 +41,9 @@ fn strip_ns<'a>(entity_type: &'a str, bare: &str) -> Option<&'a str> {
 }
 
 fn doc_action(action: &EntityRef) -> Option<DocAction> {
-    let builtin = action.entity_type.is_empty() || action.entity_type == "Action" || action.entity_type == "CloudDocs::Action";
+    let builtin = action.entity_type.is_empty()
+        || action.entity_type == "Action"
+        || action.entity_type == "CloudDocs::Action";
     if !builtin {
         return None;
     }
@@ -52,16 +54,32 @@ impl Services {
     /// Answers a decision question. About CloudDocs documents and orgs the server loads the
     /// facts itself, and a caller may ask only about itself unless it is a platform admin;
     /// questions in other namespaces are evaluated on the entities the caller supplies.
-    pub async fn check(&self, caller: &Principal, request: CheckRequest) -> Result<Decision, ServiceError> {
+    pub async fn check(
+        &self,
+        caller: &Principal,
+        request: CheckRequest,
+    ) -> Result<Decision, ServiceError> {
         let about_document = strip_ns(&request.resource.entity_type, "Document").is_some();
         let about_org = strip_ns(&request.resource.entity_type, "Org").is_some();
         if !about_document && !about_org {
-            let principal = request
-                .principal
-                .ok_or(ServiceError::Validation(crate::ValidationError::Field { field: "principal", reason: "required for custom entity types".to_owned() }))?;
-            let custom = CustomCheck { principal, action: request.action, resource: request.resource, context: request.context, entities: request.entities };
+            let principal = request.principal.ok_or(ServiceError::Validation(
+                crate::ValidationError::Field {
+                    field: "principal",
+                    reason: "required for custom entity types".to_owned(),
+                },
+            ))?;
+            let custom = CustomCheck {
+                principal,
+                action: request.action,
+                resource: request.resource,
+                context: request.context,
+                entities: request.entities,
+            };
             return self.policy.check_custom(&custom).map_err(|e| {
-                ServiceError::Validation(crate::ValidationError::Field { field: "request", reason: e.to_string() })
+                ServiceError::Validation(crate::ValidationError::Field {
+                    field: "request",
+                    reason: e.to_string(),
+                })
             });
         }
         // (user id, platform admin) of the subject of the question
@@ -73,34 +91,60 @@ impl Services {
                     (caller.user_id.to_string(), caller.platform_admin)
                 } else if caller.is_platform_admin() {
                     let mut conn = self.db.acquire().await?;
-                    let user = users::find(&mut conn, &p.id).await?.ok_or(ServiceError::NotFound)?;
+                    let user = users::find(&mut conn, &p.id)
+                        .await?
+                        .ok_or(ServiceError::NotFound)?;
                     (user.id.clone(), user.platform_admin())
                 } else {
-                    return Err(ServiceError::Forbidden("only platform admins may ask about another principal"));
+                    return Err(ServiceError::Forbidden(
+                        "only platform admins may ask about another principal",
+                    ));
                 }
             }
             Some(_) => {
-                return Err(ServiceError::Validation(crate::ValidationError::Field { field: "principal", reason: "must be a `CloudDocs::User`".to_owned() }));
+                return Err(ServiceError::Validation(crate::ValidationError::Field {
+                    field: "principal",
+                    reason: "must be a `CloudDocs::User`".to_owned(),
+                }));
             }
         };
         let mut conn = self.db.acquire().await?;
         if about_org {
             if request.action.id != "manage_users" {
-                return Err(ServiceError::Validation(crate::ValidationError::Field { field: "action", reason: "an org supports `manage_users`".to_owned() }));
+                return Err(ServiceError::Validation(crate::ValidationError::Field {
+                    field: "action",
+                    reason: "an org supports `manage_users`".to_owned(),
+                }));
             }
-            let (facts, _) = user_facts(&mut conn, &subject.0, subject.1, &request.resource.id).await?;
-            return Ok(self.policy.decide_manage_users(&facts, &request.resource.id));
+            let (facts, _) =
+                user_facts(&mut conn, &subject.0, subject.1, &request.resource.id).await?;
+            return Ok(self
+                .policy
+                .decide_manage_users(&facts, &request.resource.id));
         }
-        let action = doc_action(&request.action).ok_or(ServiceError::Validation(crate::ValidationError::Field {
-            field: "action",
-            reason: "a document supports `read`, `update`, `delete` and `share`".to_owned(),
-        }))?;
+        let action = doc_action(&request.action).ok_or(ServiceError::Validation(
+            crate::ValidationError::Field {
+                field: "action",
+                reason: "a document supports `read`, `update`, `delete` and `share`".to_owned(),
+            },
+        ))?;
         let Some(doc) = documents::find(&mut conn, &request.resource.id).await? else {
             // The same answer as for a document the subject may not see: no existence leak.
             return Ok(self.policy.decide_document(
-                &PrincipalFacts { user_id: subject.0, platform_admin: subject.1, memberships: Vec::new() },
+                &PrincipalFacts {
+                    user_id: subject.0,
+                    platform_admin: subject.1,
+                    memberships: Vec::new(),
+                },
                 action,
-                &clouddocs_authz::DocumentFacts { id: request.resource.id.clone(), org_id: String::new(), author_id: String::new(), published: false, viewers: Vec::new(), editors: Vec::new() },
+                &clouddocs_authz::DocumentFacts {
+                    id: request.resource.id.clone(),
+                    org_id: String::new(),
+                    author_id: String::new(),
+                    published: false,
+                    viewers: Vec::new(),
+                    editors: Vec::new(),
+                },
             ));
         };
         let (facts, _) = user_facts(&mut conn, &subject.0, subject.1, &doc.org_id).await?;
@@ -136,9 +180,14 @@ impl Services {
             schema_extension: schema_extension.to_owned(),
         };
         let mut tx = self.db.begin().await.map_err(ServiceError::from)?;
-        policies::insert(&mut tx, &row, Some(&caller.user_id.to_string()), now_ms()).await.map_err(ServiceError::from)?;
-        tx.commit().await.map_err(|e| ServiceError::from(StoreError::from(e)))?;
-        self.policy.replace_with_schema(schema_extension, policies_src)?;
+        policies::insert(&mut tx, &row, Some(&caller.user_id.to_string()), now_ms())
+            .await
+            .map_err(ServiceError::from)?;
+        tx.commit()
+            .await
+            .map_err(|e| ServiceError::from(StoreError::from(e)))?;
+        self.policy
+            .replace_with_schema(schema_extension, policies_src)?;
         tracing::info!(policy_set = %row.id, "policy set replaced");
         Ok(())
     }
@@ -147,8 +196,11 @@ impl Services {
     pub(crate) async fn reload_policies(&self) -> Result<(), ServiceError> {
         let mut conn = self.db.acquire().await?;
         if let Some(row) = policies::latest(&mut conn).await?
-            && (row.policies != self.policy.policies_text() || row.schema_extension != self.policy.schema_extension())
-            && let Err(err) = self.policy.replace_with_schema(&row.schema_extension, &row.policies)
+            && (row.policies != self.policy.policies_text()
+                || row.schema_extension != self.policy.schema_extension())
+            && let Err(err) = self
+                .policy
+                .replace_with_schema(&row.schema_extension, &row.policies)
         {
             tracing::error!(policy_set = %row.id, error = %err, "stored policy set is invalid; keeping the active one");
         }

@@ -2,8 +2,8 @@
 //! credential's scopes. A document the caller may not read is "not found", exactly like
 //! a missing id; a readable document the caller may not change is "forbidden".
 
-use clouddocs_authz::{Decision, DocAction, DocumentFacts, OrgRole};
 use clouddocs_authz::PrincipalFacts;
+use clouddocs_authz::{Decision, DocAction, DocumentFacts, OrgRole};
 use clouddocs_domain::{Principal, Scope};
 use clouddocs_store::sql::documents::{self, DocumentRow, ListFilter};
 use clouddocs_store::sql::{orgs, users};
@@ -79,14 +79,22 @@ const MAX_BODY: usize = 512 * 1024;
 fn validate_title(title: &str) -> Result<String, ServiceError> {
     let t = title.trim();
     if t.is_empty() || t.chars().count() > MAX_TITLE || t.chars().any(char::is_control) {
-        return Err(ValidationError::Field { field: "title", reason: format!("must be 1 to {MAX_TITLE} printable characters") }.into());
+        return Err(ValidationError::Field {
+            field: "title",
+            reason: format!("must be 1 to {MAX_TITLE} printable characters"),
+        }
+        .into());
     }
     Ok(t.to_owned())
 }
 
 fn validate_body(body: &str) -> Result<String, ServiceError> {
     if body.len() > MAX_BODY {
-        return Err(ValidationError::Field { field: "body", reason: format!("must be at most {MAX_BODY} bytes") }.into());
+        return Err(ValidationError::Field {
+            field: "body",
+            reason: format!("must be at most {MAX_BODY} bytes"),
+        }
+        .into());
     }
     Ok(body.to_owned())
 }
@@ -100,7 +108,10 @@ fn scope_for(action: DocAction) -> Scope {
     }
 }
 
-pub(crate) async fn document_facts(conn: &mut Conn, doc: &DocumentRow) -> Result<DocumentFacts, ServiceError> {
+pub(crate) async fn document_facts(
+    conn: &mut Conn,
+    doc: &DocumentRow,
+) -> Result<DocumentFacts, ServiceError> {
     let shares = documents::shares(conn, &doc.id).await?;
     let (editors, viewers): (Vec<_>, Vec<_>) = shares.into_iter().partition(|s| s.role == "editor");
     Ok(DocumentFacts {
@@ -128,15 +139,28 @@ impl Services {
         let needed = scope_for(action);
         if decision.allowed && !principal.has_scope(needed) {
             decision.allowed = false;
-            decision.reasons.push(format!("token scope `{needed}` not granted"));
+            decision
+                .reasons
+                .push(format!("token scope `{needed}` not granted"));
         }
         Ok(decision)
     }
 
     /// Loads a document the caller may read, or `NotFound` (identical for missing and hidden)
-    async fn readable(&self, conn: &mut Conn, principal: &Principal, id: &str) -> Result<DocumentRow, ServiceError> {
-        let doc = documents::find(conn, id).await?.ok_or(ServiceError::NotFound)?;
-        if self.decide_document(conn, principal, DocAction::Read, &doc).await?.allowed {
+    async fn readable(
+        &self,
+        conn: &mut Conn,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<DocumentRow, ServiceError> {
+        let doc = documents::find(conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if self
+            .decide_document(conn, principal, DocAction::Read, &doc)
+            .await?
+            .allowed
+        {
             Ok(doc)
         } else {
             Err(ServiceError::NotFound)
@@ -158,7 +182,11 @@ impl Services {
         let (_, role) = principal_facts(&mut tx, principal, org_id).await?;
         match role {
             None => return Err(ServiceError::NotFound),
-            Some(OrgRole::Viewer) => return Err(ServiceError::Forbidden("creating documents needs the editor or admin role")),
+            Some(OrgRole::Viewer) => {
+                return Err(ServiceError::Forbidden(
+                    "creating documents needs the editor or admin role",
+                ));
+            }
             Some(OrgRole::Admin | OrgRole::Editor) => {}
         }
         let row = DocumentRow::new(
@@ -176,18 +204,31 @@ impl Services {
     }
 
     /// Reads a document
-    pub async fn get_document(&self, principal: &Principal, id: &str) -> Result<Document, ServiceError> {
+    pub async fn get_document(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<Document, ServiceError> {
         let mut conn = self.db.acquire().await?;
-        Ok(Document::from(&self.readable(&mut conn, principal, id).await?))
+        Ok(Document::from(
+            &self.readable(&mut conn, principal, id).await?,
+        ))
     }
 
     /// Edits a document
-    pub async fn update_document(&self, principal: &Principal, id: &str, patch: DocumentPatch) -> Result<Document, ServiceError> {
+    pub async fn update_document(
+        &self,
+        principal: &Principal,
+        id: &str,
+        patch: DocumentPatch,
+    ) -> Result<Document, ServiceError> {
         let title = patch.title.as_deref().map(validate_title).transpose()?;
         let body = patch.body.as_deref().map(validate_body).transpose()?;
         let mut tx = self.db.begin().await?;
         let mut doc = self.readable(&mut tx, principal, id).await?;
-        let decision = self.decide_document(&mut tx, principal, DocAction::Update, &doc).await?;
+        let decision = self
+            .decide_document(&mut tx, principal, DocAction::Update, &doc)
+            .await?;
         if !decision.allowed {
             return Err(ServiceError::Denied(decision));
         }
@@ -208,10 +249,16 @@ impl Services {
     }
 
     /// Deletes a document
-    pub async fn delete_document(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
+    pub async fn delete_document(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<(), ServiceError> {
         let mut tx = self.db.begin().await?;
         let doc = self.readable(&mut tx, principal, id).await?;
-        let decision = self.decide_document(&mut tx, principal, DocAction::Delete, &doc).await?;
+        let decision = self
+            .decide_document(&mut tx, principal, DocAction::Delete, &doc)
+            .await?;
         if !decision.allowed {
             return Err(ServiceError::Denied(decision));
         }
@@ -221,13 +268,25 @@ impl Services {
     }
 
     /// Shares a document with a user (inside or outside the org) as `viewer` or `editor`
-    pub async fn share_document(&self, principal: &Principal, id: &str, user_id: &str, role: &str) -> Result<(), ServiceError> {
+    pub async fn share_document(
+        &self,
+        principal: &Principal,
+        id: &str,
+        user_id: &str,
+        role: &str,
+    ) -> Result<(), ServiceError> {
         if role != "viewer" && role != "editor" {
-            return Err(ValidationError::Field { field: "role", reason: "expected `viewer` or `editor`".to_owned() }.into());
+            return Err(ValidationError::Field {
+                field: "role",
+                reason: "expected `viewer` or `editor`".to_owned(),
+            }
+            .into());
         }
         let mut tx = self.db.begin().await?;
         let doc = self.readable(&mut tx, principal, id).await?;
-        let decision = self.decide_document(&mut tx, principal, DocAction::Share, &doc).await?;
+        let decision = self
+            .decide_document(&mut tx, principal, DocAction::Share, &doc)
+            .await?;
         if !decision.allowed {
             return Err(ServiceError::Denied(decision));
         }
@@ -240,10 +299,17 @@ impl Services {
     }
 
     /// Withdraws a share
-    pub async fn unshare_document(&self, principal: &Principal, id: &str, user_id: &str) -> Result<(), ServiceError> {
+    pub async fn unshare_document(
+        &self,
+        principal: &Principal,
+        id: &str,
+        user_id: &str,
+    ) -> Result<(), ServiceError> {
         let mut tx = self.db.begin().await?;
         let doc = self.readable(&mut tx, principal, id).await?;
-        let decision = self.decide_document(&mut tx, principal, DocAction::Share, &doc).await?;
+        let decision = self
+            .decide_document(&mut tx, principal, DocAction::Share, &doc)
+            .await?;
         if !decision.allowed {
             return Err(ServiceError::Denied(decision));
         }
@@ -282,7 +348,11 @@ impl Services {
             .into_iter()
             .filter_map(|m| m.role.parse::<OrgRole>().ok().map(|r| (m.id, r)))
             .collect();
-        let facts = PrincipalFacts { user_id: user_id.clone(), platform_admin: principal.platform_admin, memberships };
+        let facts = PrincipalFacts {
+            user_id: user_id.clone(),
+            platform_admin: principal.platform_admin,
+            memberships,
+        };
         let mut items = Vec::with_capacity(limit);
         loop {
             let want = i64::try_from(limit.saturating_sub(items.len()) + 1).unwrap_or(101);
@@ -296,7 +366,8 @@ impl Services {
                 }
                 filter.before = Some(row.id.clone());
                 let mine = shares.iter().filter(|(doc, _, _)| *doc == row.id);
-                let (editors, viewers): (Vec<_>, Vec<_>) = mine.partition(|(_, _, role)| role == "editor");
+                let (editors, viewers): (Vec<_>, Vec<_>) =
+                    mine.partition(|(_, _, role)| role == "editor");
                 let doc_facts = DocumentFacts {
                     id: row.id.clone(),
                     org_id: row.org_id.clone(),
@@ -305,7 +376,11 @@ impl Services {
                     viewers: viewers.into_iter().map(|(_, u, _)| u.clone()).collect(),
                     editors: editors.into_iter().map(|(_, u, _)| u.clone()).collect(),
                 };
-                if self.policy.decide_document(&facts, DocAction::Read, &doc_facts).allowed {
+                if self
+                    .policy
+                    .decide_document(&facts, DocAction::Read, &doc_facts)
+                    .allowed
+                {
                     items.push(Document::from(row));
                 }
             }

@@ -68,7 +68,15 @@ impl Services {
         tokens: TokenConfig,
         policy: Arc<PolicyEngine>,
     ) -> Self {
-        Self { db, hasher, config, keys, denylist, tokens, policy }
+        Self {
+            db,
+            hasher,
+            config,
+            keys,
+            denylist,
+            tokens,
+            policy,
+        }
     }
 
     /// The policy engine

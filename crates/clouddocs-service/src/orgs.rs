@@ -15,7 +15,13 @@ pub(crate) async fn principal_facts(
     principal: &Principal,
     org_id: &str,
 ) -> Result<(PrincipalFacts, Option<OrgRole>), ServiceError> {
-    user_facts(conn, &principal.user_id.to_string(), principal.platform_admin, org_id).await
+    user_facts(
+        conn,
+        &principal.user_id.to_string(),
+        principal.platform_admin,
+        org_id,
+    )
+    .await
 }
 
 /// Loads a user's facts for one org
@@ -25,35 +31,68 @@ pub(crate) async fn user_facts(
     platform_admin: bool,
     org_id: &str,
 ) -> Result<(PrincipalFacts, Option<OrgRole>), ServiceError> {
-    let role = orgs::role_of(conn, org_id, user_id).await?.and_then(|r| r.parse::<OrgRole>().ok());
+    let role = orgs::role_of(conn, org_id, user_id)
+        .await?
+        .and_then(|r| r.parse::<OrgRole>().ok());
     let facts = PrincipalFacts {
         user_id: user_id.to_owned(),
         platform_admin,
-        memberships: role.map(|r| vec![(org_id.to_owned(), r)]).unwrap_or_default(),
+        memberships: role
+            .map(|r| vec![(org_id.to_owned(), r)])
+            .unwrap_or_default(),
     };
     Ok((facts, role))
 }
 
 fn parse_role(raw: &str) -> Result<OrgRole, ServiceError> {
     raw.parse::<OrgRole>().map_err(|e| {
-        ValidationError::Field { field: "role", reason: format!("{e}; expected `admin`, `editor` or `viewer`") }.into()
+        ValidationError::Field {
+            field: "role",
+            reason: format!("{e}; expected `admin`, `editor` or `viewer`"),
+        }
+        .into()
     })
 }
 
 impl Services {
     /// Creates an org; the creator becomes its admin
-    pub async fn create_org(&self, principal: &Principal, name: &str) -> Result<MyOrgRow, ServiceError> {
+    pub async fn create_org(
+        &self,
+        principal: &Principal,
+        name: &str,
+    ) -> Result<MyOrgRow, ServiceError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-            return Err(ValidationError::Field { field: "name", reason: "must be 1 to 100 printable characters".to_owned() }.into());
+            return Err(ValidationError::Field {
+                field: "name",
+                reason: "must be 1 to 100 printable characters".to_owned(),
+            }
+            .into());
         }
         let now = now_ms();
-        let org = OrgRow { id: OrgId::new().to_string(), name: name.to_owned(), created_by: principal.user_id.to_string(), created_at: now };
+        let org = OrgRow {
+            id: OrgId::new().to_string(),
+            name: name.to_owned(),
+            created_by: principal.user_id.to_string(),
+            created_at: now,
+        };
         let mut tx = self.db.begin().await?;
         orgs::insert(&mut tx, &org).await?;
-        orgs::upsert_member(&mut tx, &org.id, &org.created_by, OrgRole::Admin.as_str(), now).await?;
+        orgs::upsert_member(
+            &mut tx,
+            &org.id,
+            &org.created_by,
+            OrgRole::Admin.as_str(),
+            now,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(MyOrgRow { id: org.id, name: org.name, role: OrgRole::Admin.as_str().to_owned(), created_at: now })
+        Ok(MyOrgRow {
+            id: org.id,
+            name: org.name,
+            role: OrgRole::Admin.as_str().to_owned(),
+            created_at: now,
+        })
     }
 
     /// The caller's orgs
@@ -63,7 +102,11 @@ impl Services {
     }
 
     /// An org's members; any member may list them
-    pub async fn list_members(&self, principal: &Principal, org_id: &str) -> Result<Vec<MemberRow>, ServiceError> {
+    pub async fn list_members(
+        &self,
+        principal: &Principal,
+        org_id: &str,
+    ) -> Result<Vec<MemberRow>, ServiceError> {
         let mut conn = self.db.acquire().await?;
         let (_, role) = principal_facts(&mut conn, principal, org_id).await?;
         if role.is_none() {
@@ -72,39 +115,72 @@ impl Services {
         Ok(orgs::list_members(&mut conn, org_id).await?)
     }
 
-    async fn authorize_manage_users(&self, conn: &mut Conn, principal: &Principal, org_id: &str) -> Result<(), ServiceError> {
+    async fn authorize_manage_users(
+        &self,
+        conn: &mut Conn,
+        principal: &Principal,
+        org_id: &str,
+    ) -> Result<(), ServiceError> {
         let (facts, role) = principal_facts(conn, principal, org_id).await?;
         if role.is_none() {
             return Err(ServiceError::NotFound);
         }
         let decision = self.policy.decide_manage_users(&facts, org_id);
         if !decision.allowed {
-            return Err(ServiceError::Forbidden("managing members needs the org admin role"));
+            return Err(ServiceError::Forbidden(
+                "managing members needs the org admin role",
+            ));
         }
         Ok(())
     }
 
     /// Adds a member or changes their role
-    pub async fn put_member(&self, principal: &Principal, org_id: &str, user_id: &str, role: &str) -> Result<MemberRow, ServiceError> {
+    pub async fn put_member(
+        &self,
+        principal: &Principal,
+        org_id: &str,
+        user_id: &str,
+        role: &str,
+    ) -> Result<MemberRow, ServiceError> {
         let role = parse_role(role)?;
         let mut tx = self.db.begin().await?;
-        self.authorize_manage_users(&mut tx, principal, org_id).await?;
-        let user = users::find(&mut tx, user_id).await?.ok_or(ServiceError::NotFound)?;
+        self.authorize_manage_users(&mut tx, principal, org_id)
+            .await?;
+        let user = users::find(&mut tx, user_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         let current = orgs::role_of(&mut tx, org_id, user_id).await?;
-        if current.as_deref() == Some("admin") && role != OrgRole::Admin && orgs::count_admins(&mut tx, org_id).await? <= 1 {
+        if current.as_deref() == Some("admin")
+            && role != OrgRole::Admin
+            && orgs::count_admins(&mut tx, org_id).await? <= 1
+        {
             return Err(ServiceError::Conflict("an org needs at least one admin"));
         }
         let now = now_ms();
         orgs::upsert_member(&mut tx, org_id, user_id, role.as_str(), now).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(MemberRow { user_id: user.id, email: user.email, display_name: user.display_name, role: role.as_str().to_owned(), created_at: now })
+        Ok(MemberRow {
+            user_id: user.id,
+            email: user.email,
+            display_name: user.display_name,
+            role: role.as_str().to_owned(),
+            created_at: now,
+        })
     }
 
     /// Removes a member
-    pub async fn remove_member(&self, principal: &Principal, org_id: &str, user_id: &str) -> Result<(), ServiceError> {
+    pub async fn remove_member(
+        &self,
+        principal: &Principal,
+        org_id: &str,
+        user_id: &str,
+    ) -> Result<(), ServiceError> {
         let mut tx = self.db.begin().await?;
-        self.authorize_manage_users(&mut tx, principal, org_id).await?;
-        let current = orgs::role_of(&mut tx, org_id, user_id).await?.ok_or(ServiceError::NotFound)?;
+        self.authorize_manage_users(&mut tx, principal, org_id)
+            .await?;
+        let current = orgs::role_of(&mut tx, org_id, user_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         if current == "admin" && orgs::count_admins(&mut tx, org_id).await? <= 1 {
             return Err(ServiceError::Conflict("an org needs at least one admin"));
         }

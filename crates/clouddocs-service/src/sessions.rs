@@ -48,11 +48,14 @@ impl Services {
     ) -> Result<Option<SessionInfo>, ServiceError> {
         let now = now_ms();
         let mut conn = self.db.acquire().await?;
-        let Some(session) = sessions::find_by_token_hash(&mut conn, &token::digest(cookie_secret)).await?
+        let Some(session) =
+            sessions::find_by_token_hash(&mut conn, &token::digest(cookie_secret)).await?
         else {
             return Ok(None);
         };
-        let idle_deadline = session.last_seen_at.saturating_add(millis(self.config.session_idle));
+        let idle_deadline = session
+            .last_seen_at
+            .saturating_add(millis(self.config.session_idle));
         if session.expires_at <= now || idle_deadline <= now {
             sessions::delete(&mut conn, &session.user_id, &session.id).await?;
             return Ok(None);
@@ -66,14 +69,12 @@ impl Services {
         if now - session.last_seen_at > TOUCH_INTERVAL_MS {
             sessions::touch(&mut conn, &session.id, now).await?;
         }
-        let user_id: UserId = user
-            .id
-            .parse()
-            .map_err(|_| ServiceError::Unexpected(anyhow::anyhow!("stored user id is not a uuid")))?;
-        let session_id: SessionId = session
-            .id
-            .parse()
-            .map_err(|_| ServiceError::Unexpected(anyhow::anyhow!("stored session id is not a uuid")))?;
+        let user_id: UserId = user.id.parse().map_err(|_| {
+            ServiceError::Unexpected(anyhow::anyhow!("stored user id is not a uuid"))
+        })?;
+        let session_id: SessionId = session.id.parse().map_err(|_| {
+            ServiceError::Unexpected(anyhow::anyhow!("stored session id is not a uuid"))
+        })?;
         Ok(Some(SessionInfo {
             principal: Principal {
                 user_id,
@@ -88,7 +89,11 @@ impl Services {
 
     /// Ends one session of the caller (logout, or signing out a device); `NotFound` when the
     /// caller has no such session
-    pub async fn end_session(&self, principal: &Principal, session_id: &str) -> Result<(), ServiceError> {
+    pub async fn end_session(
+        &self,
+        principal: &Principal,
+        session_id: &str,
+    ) -> Result<(), ServiceError> {
         let mut conn = self.db.acquire().await?;
         if sessions::delete(&mut conn, &principal.user_id.to_string(), session_id).await? {
             Ok(())
@@ -104,7 +109,8 @@ impl Services {
         current: Option<&str>,
     ) -> Result<Vec<SessionView>, ServiceError> {
         let mut conn = self.db.acquire().await?;
-        let rows = sessions::list_for_user(&mut conn, &principal.user_id.to_string(), now_ms()).await?;
+        let rows =
+            sessions::list_for_user(&mut conn, &principal.user_id.to_string(), now_ms()).await?;
         Ok(rows
             .into_iter()
             .map(|s| SessionView {

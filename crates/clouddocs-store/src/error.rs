@@ -29,8 +29,14 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
     ("sessions_token_hash_key", "sessions.token_hash"),
     ("refresh_tokens_token_hash_key", "refresh_tokens.token_hash"),
     ("api_keys_prefix_key", "api_keys.prefix"),
-    ("memberships_pkey", "memberships.org_id, memberships.user_id"),
-    ("document_shares_pkey", "document_shares.document_id, document_shares.user_id"),
+    (
+        "memberships_pkey",
+        "memberships.org_id, memberships.user_id",
+    ),
+    (
+        "document_shares_pkey",
+        "document_shares.document_id, document_shares.user_id",
+    ),
     ("audit_events_pkey", "audit_events.seq"),
 ];
 
@@ -45,11 +51,13 @@ impl From<sqlx::Error> for StoreError {
                     .iter()
                     .find(|(pg, sqlite)| named == Some(*pg) || message.ends_with(sqlite))
                     .map(|(pg, _)| StoreError::Conflict { constraint: pg })
-                    .unwrap_or(StoreError::Conflict { constraint: "unique" })
+                    .unwrap_or(StoreError::Conflict {
+                        constraint: "unique",
+                    })
             }
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                StoreError::Conflict { constraint: "foreign_key" }
-            }
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::Conflict {
+                constraint: "foreign_key",
+            },
             sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
                 StoreError::Corrupt(err.to_string())
             }

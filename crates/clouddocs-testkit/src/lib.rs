@@ -47,7 +47,9 @@ pub struct TestApp {
 
 /// Replaces the database name of a PostgreSQL URL
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
     match query {
         Some(q) => format!("{prefix}/{name}?{q}"),
@@ -63,14 +65,22 @@ impl TestApp {
     }
 
     /// Like [`TestApp::spawn`], letting the test adjust the settings first
-    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut ServerSettings)) -> Option<Self> {
+    pub async fn spawn_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut ServerSettings),
+    ) -> Option<Self> {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let tmp = tempfile::tempdir().expect("temporary directory");
         let (url, pg) = match backend {
-            Backend::Sqlite => (format!("sqlite://{}?mode=rwc", tmp.path().join("test.db").display()), None),
+            Backend::Sqlite => (
+                format!("sqlite://{}?mode=rwc", tmp.path().join("test.db").display()),
+                None,
+            ),
             Backend::Postgres | Backend::PostgresRedis => {
                 let Ok(admin_url) = std::env::var("CLOUDDOCS_TEST_DATABASE_URL") else {
-                    eprintln!("skipped: CLOUDDOCS_TEST_DATABASE_URL is not set, PostgreSQL tests did not run");
+                    eprintln!(
+                        "skipped: CLOUDDOCS_TEST_DATABASE_URL is not set, PostgreSQL tests did not run"
+                    );
                     return None;
                 };
                 sqlx::any::install_default_drivers();
@@ -102,7 +112,9 @@ impl TestApp {
             settings.redis_url = Some(redis);
         }
         adjust(&mut settings);
-        let state = build_state(&settings).await.expect("build application state");
+        let state = build_state(&settings)
+            .await
+            .expect("build application state");
         let app = Application::from_listener(listener, state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {
@@ -134,7 +146,12 @@ impl TestApp {
     }
 
     /// `POST /auth/register`
-    pub async fn register(&self, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+    pub async fn register(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
         client
             .post(self.url("/auth/register"))
             .json(&json!({"email": email, "password": password, "display_name": "Test User"}))
@@ -144,7 +161,12 @@ impl TestApp {
     }
 
     /// `POST /auth/login` (JSON)
-    pub async fn login(&self, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+    pub async fn login(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
         client
             .post(self.url("/auth/login"))
             .json(&json!({"email": email, "password": password}))
@@ -171,10 +193,20 @@ impl TestApp {
     }
 
     /// `POST /oauth/token` with the `password` grant, as FastAPI's `OAuth2PasswordRequestForm` sends it
-    pub async fn password_grant(&self, email: &str, password: &str, scope: &str) -> reqwest::Response {
+    pub async fn password_grant(
+        &self,
+        email: &str,
+        password: &str,
+        scope: &str,
+    ) -> reqwest::Response {
         reqwest::Client::new()
             .post(self.url("/oauth/token"))
-            .form(&[("grant_type", "password"), ("username", email), ("password", password), ("scope", scope)])
+            .form(&[
+                ("grant_type", "password"),
+                ("username", email),
+                ("password", password),
+                ("scope", scope),
+            ])
             .send()
             .await
             .expect("token request")
@@ -182,7 +214,9 @@ impl TestApp {
 
     /// Registers a user and returns `(user_id, access_token, refresh_token)` from the password grant
     pub async fn user_with_tokens(&self, email: &str, scope: &str) -> (String, String, String) {
-        let registered = self.register(&reqwest::Client::new(), email, PASSWORD).await;
+        let registered = self
+            .register(&reqwest::Client::new(), email, PASSWORD)
+            .await;
         assert_eq!(registered.status(), 201, "registering {email}");
         let user: Value = registered.json().await.expect("user json");
         let response = self.password_grant(email, PASSWORD, scope).await;
@@ -190,8 +224,14 @@ impl TestApp {
         let body: Value = response.json().await.expect("token json");
         (
             user["id"].as_str().expect("id").to_owned(),
-            body["access_token"].as_str().expect("access token").to_owned(),
-            body["refresh_token"].as_str().expect("refresh token").to_owned(),
+            body["access_token"]
+                .as_str()
+                .expect("access token")
+                .to_owned(),
+            body["refresh_token"]
+                .as_str()
+                .expect("refresh token")
+                .to_owned(),
         )
     }
 
@@ -199,7 +239,10 @@ impl TestApp {
     pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
         reqwest::Client::new()
             .post(self.url("/oauth/token"))
-            .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)])
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ])
             .send()
             .await
             .expect("refresh request")
@@ -217,16 +260,26 @@ impl TestApp {
 
     /// A platform admin's access token (with the `admin` scope)
     pub async fn admin_token(&self, email: &str) -> String {
-        let registered = self.register(&reqwest::Client::new(), email, PASSWORD).await;
+        let registered = self
+            .register(&reqwest::Client::new(), email, PASSWORD)
+            .await;
         let user: Value = registered.json().await.expect("user json");
-        self.promote_to_platform_admin(user["id"].as_str().expect("id")).await;
+        self.promote_to_platform_admin(user["id"].as_str().expect("id"))
+            .await;
         let response = self.password_grant(email, PASSWORD, "").await;
         let body: Value = response.json().await.expect("token json");
-        body["access_token"].as_str().expect("access token").to_owned()
+        body["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned()
     }
 
     /// Registers an OAuth client as a platform admin; returns `(client_id, client_secret)`
-    pub async fn register_client(&self, admin_token: &str, body: Value) -> (String, Option<String>) {
+    pub async fn register_client(
+        &self,
+        admin_token: &str,
+        body: Value,
+    ) -> (String, Option<String>) {
         let response = reqwest::Client::new()
             .post(self.url("/admin/clients"))
             .bearer_auth(admin_token)
@@ -271,7 +324,10 @@ impl Drop for TestApp {
             // Dropping a database needs async I/O; Drop is sync, so use a short-lived runtime
             // on its own thread. FORCE ends the server's remaining pool connections.
             let _ = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
                     return;
                 };
                 rt.block_on(async move {

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use secrecy::{ExposeSecret, SecretString};
 use clouddocs_auth::jwt::SigningAlgorithm;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::cli::{GlobalArgs, ServeArgs};
@@ -77,9 +77,13 @@ pub(crate) fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Re
     let database_url = match global.database_url.clone().or(file.database_url) {
         Some(url) => url,
         None => {
-            std::fs::create_dir_all(&data_dir)
-                .with_context(|| format!("cannot create data directory `{}`", data_dir.display()))?;
-            format!("sqlite://{}?mode=rwc", data_dir.join("clouddocs.db").display())
+            std::fs::create_dir_all(&data_dir).with_context(|| {
+                format!("cannot create data directory `{}`", data_dir.display())
+            })?;
+            format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("clouddocs.db").display()
+            )
         }
     };
     let secret_file = global.secret_file.clone().or(file.secret_file);
@@ -94,14 +98,21 @@ pub(crate) fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Re
         (None, None) => None,
     };
     let secret = validate_secret(secret, dev)?;
-    let log_format = global.log_format.clone().or(file.log_format).unwrap_or_else(|| "text".to_owned());
+    let log_format = global
+        .log_format
+        .clone()
+        .or(file.log_format)
+        .unwrap_or_else(|| "text".to_owned());
     let json_logs = match log_format.as_str() {
         "json" => true,
         "text" => false,
         other => bail!("log format must be `text` or `json`, not `{other}`"),
     };
     let default_bind = SocketAddr::from(([127, 0, 0, 1], 8080));
-    let bind = serve.and_then(|s| s.bind).or(file.bind).unwrap_or(default_bind);
+    let bind = serve
+        .and_then(|s| s.bind)
+        .or(file.bind)
+        .unwrap_or(default_bind);
     let public_url = global
         .public_url
         .clone()
@@ -110,7 +121,9 @@ pub(crate) fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Re
         .trim_end_matches('/')
         .to_owned();
     if !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
-        bail!("public url must start with `https://` (or `http://` for local use), not `{public_url}`");
+        bail!(
+            "public url must start with `https://` (or `http://` for local use), not `{public_url}`"
+        );
     }
     let jwt_alg: SigningAlgorithm = global
         .jwt_alg
@@ -118,7 +131,9 @@ pub(crate) fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Re
         .or(file.jwt_alg)
         .unwrap_or_else(|| "EdDSA".to_owned())
         .parse()
-        .map_err(|_| anyhow::anyhow!("jwt algorithm must be one of `EdDSA`, `ES256`, `RS256`, `HS256`"))?;
+        .map_err(|_| {
+            anyhow::anyhow!("jwt algorithm must be one of `EdDSA`, `ES256`, `RS256`, `HS256`")
+        })?;
     Ok(Config {
         data_dir,
         database_url,
@@ -129,7 +144,10 @@ pub(crate) fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Re
         bind,
         public_url,
         jwt_alg,
-        behind_tls: serve.and_then(|s| s.behind_tls).or(file.behind_tls).unwrap_or(false),
+        behind_tls: serve
+            .and_then(|s| s.behind_tls)
+            .or(file.behind_tls)
+            .unwrap_or(false),
     })
 }
 
@@ -138,7 +156,9 @@ fn validate_secret(secret: Option<String>, dev: bool) -> anyhow::Result<SecretSt
     let weak = |s: &str| {
         s.chars().count() < 32
             || s == DEV_SECRET
-            || ["changeme", "secret", "password"].iter().any(|w| s.to_lowercase().contains(w))
+            || ["changeme", "secret", "password"]
+                .iter()
+                .any(|w| s.to_lowercase().contains(w))
             || s.chars().collect::<std::collections::HashSet<_>>().len() < 8
     };
     match secret {
@@ -173,7 +193,9 @@ mod tests {
         assert!(validate_secret(Some("short".to_owned()), false).is_err());
         assert!(validate_secret(Some(DEV_SECRET.to_owned()), false).is_err());
         assert!(validate_secret(Some("a".repeat(40)), false).is_err());
-        assert!(validate_secret(Some("Zq8!pL2#vN7@xR4$tW9%kM3^bH6&cJ1*".to_owned()), false).is_ok());
+        assert!(
+            validate_secret(Some("Zq8!pL2#vN7@xR4$tW9%kM3^bH6&cJ1*".to_owned()), false).is_ok()
+        );
         assert!(validate_secret(None, true).is_ok());
     }
 }

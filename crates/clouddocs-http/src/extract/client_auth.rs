@@ -33,24 +33,36 @@ pub fn client_credentials(
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")));
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        });
     match (basic, form_secret) {
         (Some(_), Some(_)) => Err(OAuthError::InvalidRequest(
             "use one client authentication method, not both".to_owned(),
         )),
         (Some(encoded), None) => {
-            let decoded = STANDARD.decode(encoded.trim()).map_err(|_| OAuthError::InvalidClient)?;
+            let decoded = STANDARD
+                .decode(encoded.trim())
+                .map_err(|_| OAuthError::InvalidClient)?;
             let decoded = String::from_utf8(decoded).map_err(|_| OAuthError::InvalidClient)?;
             let (id, secret) = decoded.split_once(':').ok_or(OAuthError::InvalidClient)?;
             let client_id = decode_component(id)?;
             if form_id.is_some_and(|f| f != client_id) {
-                return Err(OAuthError::InvalidRequest("`client_id` does not match the authenticated client".to_owned()));
+                return Err(OAuthError::InvalidRequest(
+                    "`client_id` does not match the authenticated client".to_owned(),
+                ));
             }
-            Ok(Some(ClientCredentials { client_id, client_secret: Some(decode_component(secret)?) }))
+            Ok(Some(ClientCredentials {
+                client_id,
+                client_secret: Some(decode_component(secret)?),
+            }))
         }
-        (None, secret) => Ok(form_id.filter(|id| !id.is_empty()).map(|id| ClientCredentials {
-            client_id: id.to_owned(),
-            client_secret: secret.map(str::to_owned),
-        })),
+        (None, secret) => Ok(form_id
+            .filter(|id| !id.is_empty())
+            .map(|id| ClientCredentials {
+                client_id: id.to_owned(),
+                client_secret: secret.map(str::to_owned),
+            })),
     }
 }

@@ -45,7 +45,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let Json(value) = Json::<T>::from_request(req, state).await.map_err(json_rejection)?;
+        let Json(value) = Json::<T>::from_request(req, state)
+            .await
+            .map_err(json_rejection)?;
         Ok(Self(value))
     }
 }
@@ -68,11 +70,14 @@ where
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         if is_form {
-            let axum::Form(value) =
-                axum::Form::<T>::from_request(req, state).await.map_err(form_rejection)?;
+            let axum::Form(value) = axum::Form::<T>::from_request(req, state)
+                .await
+                .map_err(form_rejection)?;
             Ok(Self(value))
         } else {
-            let Json(value) = Json::<T>::from_request(req, state).await.map_err(json_rejection)?;
+            let Json(value) = Json::<T>::from_request(req, state)
+                .await
+                .map_err(json_rejection)?;
             Ok(Self(value))
         }
     }
@@ -89,10 +94,14 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Query(value) = axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ApiError::BadRequest(e.body_text()))?;
         Ok(Self(value))
     }
 }

@@ -28,7 +28,10 @@ pub struct Authenticated {
 }
 
 fn unauthenticated(detail: &'static str) -> ApiError {
-    ApiError::Unauthenticated { detail, invalid_token: false }
+    ApiError::Unauthenticated {
+        detail,
+        invalid_token: false,
+    }
 }
 
 fn is_unsafe(method: &Method) -> bool {
@@ -38,7 +41,10 @@ fn is_unsafe(method: &Method) -> bool {
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(cached) = parts.extensions.get::<Authenticated>() {
             return Ok(cached.clone());
         }
@@ -57,29 +63,53 @@ async fn authenticate(
         let jwt = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or(ApiError::Unauthenticated { detail: "expected `Authorization: Bearer <token>`", invalid_token: true })?;
+            .ok_or(ApiError::Unauthenticated {
+                detail: "expected `Authorization: Bearer <token>`",
+                invalid_token: true,
+            })?;
         let principal = state.svc.authenticate_bearer(jwt).await.map_err(|err| {
             tracing::info!(reason = %err, "bearer token refused");
             match err {
-                BearerError::NotAUser => ApiError::Forbidden("client tokens cannot act as a user".to_owned()),
+                BearerError::NotAUser => {
+                    ApiError::Forbidden("client tokens cannot act as a user".to_owned())
+                }
                 BearerError::Unavailable => ApiError::Unavailable,
-                BearerError::Revoked => ApiError::Unauthenticated { detail: "token has been revoked", invalid_token: true },
-                BearerError::Invalid(_) => ApiError::Unauthenticated { detail: "invalid or expired token", invalid_token: true },
+                BearerError::Revoked => ApiError::Unauthenticated {
+                    detail: "token has been revoked",
+                    invalid_token: true,
+                },
+                BearerError::Invalid(_) => ApiError::Unauthenticated {
+                    detail: "invalid or expired token",
+                    invalid_token: true,
+                },
             }
         })?;
-        return Ok(Authenticated { principal, session_id: None });
+        return Ok(Authenticated {
+            principal,
+            session_id: None,
+        });
     }
     if let Some(value) = headers.get("x-api-key") {
         let key = value.to_str().unwrap_or_default().trim();
-        let principal = state
-            .svc
-            .authenticate_api_key(key)
-            .await?
-            .ok_or(ApiError::Unauthenticated { detail: "invalid, revoked or expired API key", invalid_token: false })?;
-        return Ok(Authenticated { principal, session_id: None });
+        let principal =
+            state
+                .svc
+                .authenticate_api_key(key)
+                .await?
+                .ok_or(ApiError::Unauthenticated {
+                    detail: "invalid, revoked or expired API key",
+                    invalid_token: false,
+                })?;
+        return Ok(Authenticated {
+            principal,
+            session_id: None,
+        });
     }
     let jar = CookieJar::from_headers(headers);
     let Some(cookie) = jar.get(state.settings.cookie_name()) else {
@@ -91,19 +121,31 @@ async fn authenticate(
         .await?
         .ok_or_else(|| unauthenticated("session expired or invalid, sign in again"))?;
     if is_unsafe(method) {
-        let presented = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let presented = headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         if presented.is_empty()
             || !token::constant_time_eq(&token::digest(presented), &session.csrf_hash)
         {
-            return Err(ApiError::Forbidden("missing or invalid CSRF token".to_owned()));
+            return Err(ApiError::Forbidden(
+                "missing or invalid CSRF token".to_owned(),
+            ));
         }
     }
-    Ok(Authenticated { principal: session.principal, session_id: Some(session.session_id) })
+    Ok(Authenticated {
+        principal: session.principal,
+        session_id: Some(session.session_id),
+    })
 }
 
 impl Authenticated {
     /// Fails with 403 `insufficient_scope` unless the credential grants `scope`
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.principal.has_scope(scope) { Ok(()) } else { Err(ApiError::InsufficientScope(scope.as_str())) }
+        if self.principal.has_scope(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::InsufficientScope(scope.as_str()))
+        }
     }
 }

@@ -7,7 +7,11 @@ use axum::response::{IntoResponse, Response};
 use crate::state::AppState;
 
 /// Answers 431 when the request headers together exceed the configured size
-pub async fn limit_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn limit_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let total: usize = request
         .headers()
         .iter()

@@ -38,7 +38,10 @@ pub async fn get_users(
         .svc
         .list_users(&auth.principal, page.cursor.as_deref(), page.limit())
         .await?;
-    Ok(Json(Page { items: items.into_iter().map(UserResponse::from).collect(), next_cursor }))
+    Ok(Json(Page {
+        items: items.into_iter().map(UserResponse::from).collect(),
+        next_cursor,
+    }))
 }
 
 /// Disable a user: ends every session at once.
@@ -58,5 +61,7 @@ pub async fn post_disable_user(
     Path(id): Path<String>,
 ) -> ApiResult<Json<UserResponse>> {
     auth.require(Scope::Admin)?;
-    Ok(Json(state.svc.disable_user(&auth.principal, &id).await?.into()))
+    Ok(Json(
+        state.svc.disable_user(&auth.principal, &id).await?.into(),
+    ))
 }

@@ -49,7 +49,10 @@ pub async fn post_api_key(
 ) -> ApiResult<(StatusCode, Json<NewApiKey>)> {
     auth.require(Scope::Profile)?;
     let scopes = super::parse_scopes(&body.scopes)?;
-    let key = state.svc.create_api_key(&auth.principal, &body.name, &scopes, body.expires_in_days).await?;
+    let key = state
+        .svc
+        .create_api_key(&auth.principal, &body.name, &scopes, body.expires_in_days)
+        .await?;
     Ok((StatusCode::CREATED, Json(key)))
 }
 
@@ -58,7 +61,10 @@ pub async fn post_api_key(
 /// **Permissions**: any authenticated caller.
 #[utoipa::path(get, path = "/me/api-keys", tag = "me",
     responses((status = 200, description = "The keys"), (status = 401, description = "Not authenticated")))]
-pub async fn get_api_keys(State(state): State<AppState>, auth: Authenticated) -> ApiResult<Json<Vec<ApiKeyView>>> {
+pub async fn get_api_keys(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<Vec<ApiKeyView>>> {
     auth.require(Scope::Profile)?;
     Ok(Json(state.svc.list_api_keys(&auth.principal).await?))
 }

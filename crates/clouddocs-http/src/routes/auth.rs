@@ -48,7 +48,11 @@ pub async fn post_register(
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
-pub(crate) fn session_cookie(settings: &HttpSettings, value: String, max_age_secs: i64) -> Cookie<'static> {
+pub(crate) fn session_cookie(
+    settings: &HttpSettings,
+    value: String,
+    max_age_secs: i64,
+) -> Cookie<'static> {
     Cookie::build((settings.cookie_name(), value))
         .http_only(true)
         .secure(!settings.dev)
@@ -84,7 +88,10 @@ pub async fn post_login(
     let value = HeaderValue::from_str(&cookie.to_string())
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
     headers.insert(header::SET_COOKIE, value);
-    let body = LoginResponse { csrf_token: outcome.csrf_token, user: outcome.user.into() };
+    let body = LoginResponse {
+        csrf_token: outcome.csrf_token,
+        user: outcome.user.into(),
+    };
     Ok((headers, Json(body)).into_response())
 }
 
@@ -98,11 +105,17 @@ pub async fn post_login(
         (status = 401, description = "Not signed in"),
         (status = 403, description = "Missing CSRF token"),
     ))]
-pub async fn post_logout(State(state): State<AppState>, auth: Authenticated) -> ApiResult<Response> {
+pub async fn post_logout(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Response> {
     if let Some(session_id) = &auth.session_id {
         state.svc.end_session(&auth.principal, session_id).await?;
     }
-    if let AuthMethod::Bearer { jti, expires_at, .. } = &auth.principal.method {
+    if let AuthMethod::Bearer {
+        jti, expires_at, ..
+    } = &auth.principal.method
+    {
         state.svc.revoke_access_token(jti, *expires_at).await?;
         return Ok(StatusCode::NO_CONTENT.into_response());
     }

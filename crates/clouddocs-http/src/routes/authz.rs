@@ -41,7 +41,10 @@ impl EntityOrName {
     fn into_ref(self, default_type: &str) -> EntityRef {
         match self {
             EntityOrName::Entity { entity_type, id } => EntityRef { entity_type, id },
-            EntityOrName::Name(id) => EntityRef { entity_type: default_type.to_owned(), id },
+            EntityOrName::Name(id) => EntityRef {
+                entity_type: default_type.to_owned(),
+                id,
+            },
         }
     }
 }
@@ -119,7 +122,10 @@ pub async fn post_check(
 /// **Permissions**: platform admins.
 #[utoipa::path(get, path = "/admin/policies", tag = "admin",
     responses((status = 200, body = PolicyDocument), (status = 401, description = "Not authenticated"), (status = 403, description = "Not a platform admin")))]
-pub async fn get_policies(State(state): State<AppState>, auth: Authenticated) -> ApiResult<Json<PolicyDocument>> {
+pub async fn get_policies(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<PolicyDocument>> {
     auth.require(Scope::Admin)?;
     let (policies, schema) = state.svc.policies(&auth.principal)?;
     Ok(Json(PolicyDocument { policies, schema }))
@@ -137,7 +143,11 @@ pub async fn put_policies(
     ApiJson(body): ApiJson<PolicyDocument>,
 ) -> ApiResult<Json<PolicyDocument>> {
     auth.require(Scope::Admin)?;
-    match state.svc.replace_policies(&auth.principal, &body.policies, &body.schema).await {
+    match state
+        .svc
+        .replace_policies(&auth.principal, &body.policies, &body.schema)
+        .await
+    {
         Ok(()) => Ok(Json(body)),
         Err(PolicyUpdateError::Invalid(err)) => Err(invalid_policy(&err)),
         Err(PolicyUpdateError::Service(err)) => Err(err.into()),

@@ -62,7 +62,10 @@ pub async fn post_client(
         scopes,
         confidential: body.confidential,
     };
-    Ok((StatusCode::CREATED, Json(state.svc.register_client(&auth.principal, new).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.svc.register_client(&auth.principal, new).await?),
+    ))
 }
 
 /// Every registered client.
@@ -70,7 +73,10 @@ pub async fn post_client(
 /// **Permissions**: platform admins.
 #[utoipa::path(get, path = "/admin/clients", tag = "admin",
     responses((status = 200, description = "Clients"), (status = 401, description = "Not authenticated"), (status = 403, description = "Not a platform admin")))]
-pub async fn get_clients(State(state): State<AppState>, auth: Authenticated) -> ApiResult<Json<Vec<ClientView>>> {
+pub async fn get_clients(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<Vec<ClientView>>> {
     auth.require(Scope::Admin)?;
     Ok(Json(state.svc.list_clients(&auth.principal).await?))
 }

@@ -19,8 +19,16 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/orgs/{org}/documents", post(post_document))
         .route("/documents", get(get_documents))
-        .route("/documents/{id}", get(get_document).patch(patch_document).delete(delete_document))
-        .route("/documents/{id}/shares/{user}", put(put_share).delete(delete_share))
+        .route(
+            "/documents/{id}",
+            get(get_document)
+                .patch(patch_document)
+                .delete(delete_document),
+        )
+        .route(
+            "/documents/{id}/shares/{user}",
+            put(put_share).delete(delete_share),
+        )
 }
 
 /// `POST /orgs/{org}/documents`; org and author come from the path and the caller, never the body
@@ -121,7 +129,16 @@ pub async fn post_document(
     ApiJson(body): ApiJson<CreateDocumentRequest>,
 ) -> ApiResult<(StatusCode, Json<DocumentResponse>)> {
     auth.require(Scope::DocumentsWrite)?;
-    let doc = state.svc.create_document(&auth.principal, &org, &body.title, &body.body, body.published).await?;
+    let doc = state
+        .svc
+        .create_document(
+            &auth.principal,
+            &org,
+            &body.title,
+            &body.body,
+            body.published,
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(doc.into())))
 }
 
@@ -137,9 +154,20 @@ pub async fn get_documents(
 ) -> ApiResult<Json<Page<DocumentResponse>>> {
     auth.require(Scope::DocumentsRead)?;
     let limit = q.limit.unwrap_or(20).clamp(1, 100);
-    let query = DocumentQuery { org: q.org, q: q.q, published: q.published, cursor: q.cursor };
-    let (items, next_cursor) = state.svc.list_documents(&auth.principal, query, limit).await?;
-    Ok(Json(Page { items: items.into_iter().map(DocumentResponse::from).collect(), next_cursor }))
+    let query = DocumentQuery {
+        org: q.org,
+        q: q.q,
+        published: q.published,
+        cursor: q.cursor,
+    };
+    let (items, next_cursor) = state
+        .svc
+        .list_documents(&auth.principal, query, limit)
+        .await?;
+    Ok(Json(Page {
+        items: items.into_iter().map(DocumentResponse::from).collect(),
+        next_cursor,
+    }))
 }
 
 /// Read a document.
@@ -153,7 +181,9 @@ pub async fn get_document(
     Path(id): Path<String>,
 ) -> ApiResult<Json<DocumentResponse>> {
     auth.require(Scope::DocumentsRead)?;
-    Ok(Json(state.svc.get_document(&auth.principal, &id).await?.into()))
+    Ok(Json(
+        state.svc.get_document(&auth.principal, &id).await?.into(),
+    ))
 }
 
 /// Edit a document.
@@ -168,8 +198,18 @@ pub async fn patch_document(
     ApiJson(body): ApiJson<UpdateDocumentRequest>,
 ) -> ApiResult<Json<DocumentResponse>> {
     auth.require(Scope::DocumentsWrite)?;
-    let patch = DocumentPatch { title: body.title, body: body.body, published: body.published };
-    Ok(Json(state.svc.update_document(&auth.principal, &id, patch).await?.into()))
+    let patch = DocumentPatch {
+        title: body.title,
+        body: body.body,
+        published: body.published,
+    };
+    Ok(Json(
+        state
+            .svc
+            .update_document(&auth.principal, &id, patch)
+            .await?
+            .into(),
+    ))
 }
 
 /// Delete a document.
@@ -200,7 +240,10 @@ pub async fn put_share(
     ApiJson(body): ApiJson<ShareRequest>,
 ) -> ApiResult<StatusCode> {
     auth.require(Scope::DocumentsWrite)?;
-    state.svc.share_document(&auth.principal, &id, &user, &body.role).await?;
+    state
+        .svc
+        .share_document(&auth.principal, &id, &user, &body.role)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -216,6 +259,9 @@ pub async fn delete_share(
     Path((id, user)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     auth.require(Scope::DocumentsWrite)?;
-    state.svc.unshare_document(&auth.principal, &id, &user).await?;
+    state
+        .svc
+        .unshare_document(&auth.principal, &id, &user)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

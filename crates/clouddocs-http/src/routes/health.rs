@@ -29,7 +29,10 @@ pub async fn get_healthz() -> impl IntoResponse {
     responses((status = 200, description = "Ready"), (status = 503, description = "A dependency is down")))]
 pub async fn get_readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.svc.db().ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready", "database": "ok"}))),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "database": "ok"})),
+        ),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
             (
@@ -45,7 +48,10 @@ pub async fn get_readyz(State(state): State<AppState>) -> impl IntoResponse {
     responses((status = 200, description = "Prometheus metrics", content_type = "text/plain")))]
 pub async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
         state.metrics.render(),
     )
 }

@@ -26,7 +26,10 @@ pub fn router() -> Router<AppState> {
 /// **Permissions**: any authenticated caller.
 #[utoipa::path(get, path = "/me", tag = "me",
     responses((status = 200, body = UserResponse), (status = 401, description = "Not authenticated")))]
-pub async fn get_me(State(state): State<AppState>, auth: Authenticated) -> ApiResult<Json<UserResponse>> {
+pub async fn get_me(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<UserResponse>> {
     auth.require(Scope::Profile)?;
     Ok(Json(state.svc.me(&auth.principal).await?.into()))
 }
@@ -49,7 +52,13 @@ pub async fn patch_me(
     auth.require(Scope::Profile)?;
     let name = DisplayName::parse(&body.display_name)
         .map_err(|e| ApiError::Unprocessable(ValidationError::from(e).to_string()))?;
-    Ok(Json(state.svc.update_display_name(&auth.principal, name).await?.into()))
+    Ok(Json(
+        state
+            .svc
+            .update_display_name(&auth.principal, name)
+            .await?
+            .into(),
+    ))
 }
 
 /// Change the caller's password; ends every other session.
@@ -72,7 +81,12 @@ pub async fn post_password(
         .map_err(|e| ApiError::Unprocessable(ValidationError::from(e).to_string()))?;
     state
         .svc
-        .change_password(&auth.principal, &body.current_password, new, auth.session_id.as_deref())
+        .change_password(
+            &auth.principal,
+            &body.current_password,
+            new,
+            auth.session_id.as_deref(),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -87,8 +101,13 @@ pub async fn get_sessions(
     auth: Authenticated,
 ) -> ApiResult<Json<Vec<SessionResponse>>> {
     auth.require(Scope::Profile)?;
-    let sessions = state.svc.list_sessions(&auth.principal, auth.session_id.as_deref()).await?;
-    Ok(Json(sessions.into_iter().map(SessionResponse::from).collect()))
+    let sessions = state
+        .svc
+        .list_sessions(&auth.principal, auth.session_id.as_deref())
+        .await?;
+    Ok(Json(
+        sessions.into_iter().map(SessionResponse::from).collect(),
+    ))
 }
 
 /// Sign one of the caller's devices out.

@@ -32,7 +32,9 @@ impl PageQuery {
 }
 
 /// Parses a list of scope names from a request body; an unknown one is a 422 naming it
-pub(crate) fn parse_scopes(names: &[String]) -> Result<clouddocs_domain::Scopes, crate::problem::ApiError> {
+pub(crate) fn parse_scopes(
+    names: &[String],
+) -> Result<clouddocs_domain::Scopes, crate::problem::ApiError> {
     names
         .iter()
         .map(|s| s.parse::<clouddocs_domain::Scope>())

@@ -22,7 +22,10 @@ pub fn router() -> Router<AppState> {
         .route("/oauth/revoke", post(post_revoke))
         .route("/oauth/introspect", post(post_introspect))
         .route("/.well-known/jwks.json", get(get_jwks))
-        .route("/.well-known/openid-configuration", get(get_openid_configuration))
+        .route(
+            "/.well-known/openid-configuration",
+            get(get_openid_configuration),
+        )
 }
 
 /// The token endpoint's form (RFC 6749 §4; unknown parameters are ignored as the RFC asks)
@@ -57,19 +60,32 @@ pub struct TokenParam {
     pub client_secret: Option<String>,
 }
 
-fn parse_form<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, OAuthError> {
+fn parse_form<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, OAuthError> {
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return Err(OAuthError::InvalidRequest("expected an `application/x-www-form-urlencoded` body".to_owned()));
+        return Err(OAuthError::InvalidRequest(
+            "expected an `application/x-www-form-urlencoded` body".to_owned(),
+        ));
     }
-    serde_urlencoded::from_bytes(body).map_err(|_| OAuthError::InvalidRequest("malformed form body".to_owned()))
+    serde_urlencoded::from_bytes(body)
+        .map_err(|_| OAuthError::InvalidRequest("malformed form body".to_owned()))
 }
 
 fn no_store(body: impl serde::Serialize) -> Response {
-    ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(body)).into_response()
+    (
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        Json(body),
+    )
+        .into_response()
 }
 
 async fn optional_client(
@@ -80,14 +96,19 @@ async fn optional_client(
 ) -> Result<Option<ClientRow>, OAuthError> {
     match client_credentials(headers, id, secret)? {
         Some(creds) => Ok(Some(
-            state.svc.authenticate_client(&creds.client_id, creds.client_secret.as_deref()).await?,
+            state
+                .svc
+                .authenticate_client(&creds.client_id, creds.client_secret.as_deref())
+                .await?,
         )),
         None => Ok(None),
     }
 }
 
 fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, OAuthError> {
-    value.filter(|v| !v.is_empty()).ok_or_else(|| OAuthError::InvalidRequest(format!("missing `{name}`")))
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| OAuthError::InvalidRequest(format!("missing `{name}`")))
 }
 
 /// Issue tokens (RFC 6749 §4).
@@ -107,23 +128,39 @@ pub async fn post_token(
     body: Bytes,
 ) -> Result<Response, OAuthResponseError> {
     let form: TokenForm = parse_form(&headers, &body)?;
-    let client = optional_client(&state, &headers, form.client_id.as_deref(), form.client_secret.as_deref()).await?;
+    let client = optional_client(
+        &state,
+        &headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )
+    .await?;
     let grant = required(form.grant_type.as_deref(), "grant_type")?;
     let answer: TokenResponse = match grant {
         "password" => {
             let username = required(form.username.as_deref(), "username")?;
             let password = required(form.password.as_deref(), "password")?;
-            state.svc.password_grant(username, password, form.scope.as_deref(), client.as_ref()).await?
+            state
+                .svc
+                .password_grant(username, password, form.scope.as_deref(), client.as_ref())
+                .await?
         }
         "refresh_token" => {
             let refresh = required(form.refresh_token.as_deref(), "refresh_token")?;
-            state.svc.refresh_grant(refresh, form.scope.as_deref(), client.as_ref()).await?
+            state
+                .svc
+                .refresh_grant(refresh, form.scope.as_deref(), client.as_ref())
+                .await?
         }
         "client_credentials" => {
             let client = client.ok_or(OAuthError::InvalidClient)?;
-            state.svc.client_credentials_grant(&client, form.scope.as_deref())?
+            state
+                .svc
+                .client_credentials_grant(&client, form.scope.as_deref())?
         }
-        other => return Err(OAuthError::UnsupportedGrantType(other.chars().take(64).collect()).into()),
+        other => {
+            return Err(OAuthError::UnsupportedGrantType(other.chars().take(64).collect()).into());
+        }
     };
     Ok(no_store(answer))
 }
@@ -140,9 +177,14 @@ pub async fn post_revoke(
     body: Bytes,
 ) -> Result<Response, OAuthResponseError> {
     let form: TokenParam = parse_form(&headers, &body)?;
-    let client = optional_client(&state, &headers, form.client_id.as_deref(), form.client_secret.as_deref())
-        .await?
-        .ok_or(OAuthError::InvalidClient)?;
+    let client = optional_client(
+        &state,
+        &headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )
+    .await?
+    .ok_or(OAuthError::InvalidClient)?;
     let token = required(form.token.as_deref(), "token")?;
     state.svc.revoke_token(token, &client).await?;
     Ok(no_store(json!({})))
@@ -160,10 +202,15 @@ pub async fn post_introspect(
     body: Bytes,
 ) -> Result<Response, OAuthResponseError> {
     let form: TokenParam = parse_form(&headers, &body)?;
-    let client = optional_client(&state, &headers, form.client_id.as_deref(), form.client_secret.as_deref())
-        .await?
-        .filter(ClientRow::confidential)
-        .ok_or(OAuthError::InvalidClient)?;
+    let client = optional_client(
+        &state,
+        &headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )
+    .await?
+    .filter(ClientRow::confidential)
+    .ok_or(OAuthError::InvalidClient)?;
     let token = required(form.token.as_deref(), "token")?;
     let answer: Introspection = state.svc.introspect(token).await?;
     tracing::debug!(client_id = %client.id, active = answer.active, "introspection");
@@ -176,7 +223,11 @@ pub async fn post_introspect(
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "oauth",
     responses((status = 200, description = "JWK Set")))]
 pub async fn get_jwks(State(state): State<AppState>) -> Response {
-    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.svc.jwks())).into_response()
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(state.svc.jwks()),
+    )
+        .into_response()
 }
 
 /// Discovery document.
@@ -185,7 +236,12 @@ pub async fn get_jwks(State(state): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "oauth",
     responses((status = 200, description = "OpenID Provider metadata")))]
 pub async fn get_openid_configuration(State(state): State<AppState>) -> Response {
-    let issuer = state.svc.token_config().issuer.trim_end_matches('/').to_owned();
+    let issuer = state
+        .svc
+        .token_config()
+        .issuer
+        .trim_end_matches('/')
+        .to_owned();
     let algs: Vec<String> = vec![state.svc.signing_algorithm().to_owned()];
     let doc = json!({
         "issuer": issuer,

@@ -18,7 +18,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/orgs", get(get_orgs).post(post_org))
         .route("/orgs/{org}/members", get(get_members))
-        .route("/orgs/{org}/members/{user}", put(put_member).delete(delete_member))
+        .route(
+            "/orgs/{org}/members/{user}",
+            put(put_member).delete(delete_member),
+        )
 }
 
 /// `POST /orgs`
@@ -52,7 +55,12 @@ pub struct OrgResponse {
 
 impl From<MyOrgRow> for OrgResponse {
     fn from(o: MyOrgRow) -> Self {
-        Self { id: o.id, name: o.name, role: o.role, created_at: o.created_at }
+        Self {
+            id: o.id,
+            name: o.name,
+            role: o.role,
+            created_at: o.created_at,
+        }
     }
 }
 
@@ -73,7 +81,13 @@ pub struct MemberResponse {
 
 impl From<MemberRow> for MemberResponse {
     fn from(m: MemberRow) -> Self {
-        Self { user_id: m.user_id, email: m.email, display_name: m.display_name, role: m.role, created_at: m.created_at }
+        Self {
+            user_id: m.user_id,
+            email: m.email,
+            display_name: m.display_name,
+            role: m.role,
+            created_at: m.created_at,
+        }
     }
 }
 
@@ -88,7 +102,16 @@ pub async fn post_org(
     ApiJson(body): ApiJson<CreateOrgRequest>,
 ) -> ApiResult<(StatusCode, Json<OrgResponse>)> {
     auth.require(Scope::OrgsManage)?;
-    Ok((StatusCode::CREATED, Json(state.svc.create_org(&auth.principal, &body.name).await?.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            state
+                .svc
+                .create_org(&auth.principal, &body.name)
+                .await?
+                .into(),
+        ),
+    ))
 }
 
 /// The caller's orgs.
@@ -96,8 +119,19 @@ pub async fn post_org(
 /// **Permissions**: any authenticated caller.
 #[utoipa::path(get, path = "/orgs", tag = "orgs",
     responses((status = 200, body = Vec<OrgResponse>), (status = 401, description = "Not authenticated")))]
-pub async fn get_orgs(State(state): State<AppState>, auth: Authenticated) -> ApiResult<Json<Vec<OrgResponse>>> {
-    Ok(Json(state.svc.list_my_orgs(&auth.principal).await?.into_iter().map(OrgResponse::from).collect()))
+pub async fn get_orgs(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<Vec<OrgResponse>>> {
+    Ok(Json(
+        state
+            .svc
+            .list_my_orgs(&auth.principal)
+            .await?
+            .into_iter()
+            .map(OrgResponse::from)
+            .collect(),
+    ))
 }
 
 /// An org's members.
@@ -110,7 +144,15 @@ pub async fn get_members(
     auth: Authenticated,
     Path(org): Path<String>,
 ) -> ApiResult<Json<Vec<MemberResponse>>> {
-    Ok(Json(state.svc.list_members(&auth.principal, &org).await?.into_iter().map(MemberResponse::from).collect()))
+    Ok(Json(
+        state
+            .svc
+            .list_members(&auth.principal, &org)
+            .await?
+            .into_iter()
+            .map(MemberResponse::from)
+            .collect(),
+    ))
 }
 
 /// Add a member or change their role.
@@ -126,7 +168,13 @@ pub async fn put_member(
     ApiJson(body): ApiJson<MemberRequest>,
 ) -> ApiResult<Json<MemberResponse>> {
     auth.require(Scope::OrgsManage)?;
-    Ok(Json(state.svc.put_member(&auth.principal, &org, &user, &body.role).await?.into()))
+    Ok(Json(
+        state
+            .svc
+            .put_member(&auth.principal, &org, &user, &body.role)
+            .await?
+            .into(),
+    ))
 }
 
 /// Remove a member.
@@ -141,6 +189,9 @@ pub async fn delete_member(
     Path((org, user)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     auth.require(Scope::OrgsManage)?;
-    state.svc.remove_member(&auth.principal, &org, &user).await?;
+    state
+        .svc
+        .remove_member(&auth.principal, &org, &user)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -52,7 +52,11 @@ impl From<&ApiKeyRow> for ApiKeyView {
             id: k.id.clone(),
             name: k.name.clone(),
             prefix: format!("{KEY_PREFIX}{}", k.prefix),
-            scopes: k.scopes.split_ascii_whitespace().map(str::to_owned).collect(),
+            scopes: k
+                .scopes
+                .split_ascii_whitespace()
+                .map(str::to_owned)
+                .collect(),
             created_at: k.created_at,
             expires_at: k.expires_at,
             last_used_at: k.last_used_at,
@@ -61,7 +65,11 @@ impl From<&ApiKeyRow> for ApiKeyView {
 }
 
 fn field(field: &'static str, reason: &str) -> ServiceError {
-    ValidationError::Field { field, reason: reason.to_owned() }.into()
+    ValidationError::Field {
+        field,
+        reason: reason.to_owned(),
+    }
+    .into()
 }
 
 impl Services {
@@ -81,8 +89,12 @@ impl Services {
         if scopes.is_empty() {
             return Err(field("scopes", "at least one scope is required"));
         }
-        if !principal.scopes.is_superset(scopes) || !user_scopes(principal.platform_admin).is_superset(scopes) {
-            return Err(ServiceError::Forbidden("an API key cannot carry scopes the caller does not hold"));
+        if !principal.scopes.is_superset(scopes)
+            || !user_scopes(principal.platform_admin).is_superset(scopes)
+        {
+            return Err(ServiceError::Forbidden(
+                "an API key cannot carry scopes the caller does not hold",
+            ));
         }
         if expires_in_days.is_some_and(|d| d == 0 || d > 3650) {
             return Err(field("expires_in_days", "must be between 1 and 3650"));
@@ -108,18 +120,29 @@ impl Services {
         let mut conn = self.db.acquire().await?;
         api_keys::insert(&mut conn, &row).await?;
         tracing::info!(user_id = %row.user_id, key_id = %row.id, "api key created");
-        Ok(NewApiKey { id: row.id.clone(), key, view: ApiKeyView::from(&row) })
+        Ok(NewApiKey {
+            id: row.id.clone(),
+            key,
+            view: ApiKeyView::from(&row),
+        })
     }
 
     /// The caller's live keys
-    pub async fn list_api_keys(&self, principal: &Principal) -> Result<Vec<ApiKeyView>, ServiceError> {
+    pub async fn list_api_keys(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<ApiKeyView>, ServiceError> {
         let mut conn = self.db.acquire().await?;
         let rows = api_keys::list_for_user(&mut conn, &principal.user_id.to_string()).await?;
         Ok(rows.iter().map(ApiKeyView::from).collect())
     }
 
     /// Revokes one of the caller's keys
-    pub async fn revoke_api_key(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
+    pub async fn revoke_api_key(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<(), ServiceError> {
         let mut conn = self.db.acquire().await?;
         if api_keys::revoke(&mut conn, &principal.user_id.to_string(), id, now_ms()).await? {
             tracing::info!(key_id = %id, "api key revoked");
@@ -130,7 +153,10 @@ impl Services {
     }
 
     /// Resolves an `X-API-Key`; `None` for anything unknown, revoked, expired or disabled
-    pub async fn authenticate_api_key(&self, presented: &str) -> Result<Option<Principal>, ServiceError> {
+    pub async fn authenticate_api_key(
+        &self,
+        presented: &str,
+    ) -> Result<Option<Principal>, ServiceError> {
         let Some(rest) = presented.strip_prefix(KEY_PREFIX) else {
             return Ok(None);
         };
@@ -148,15 +174,24 @@ impl Services {
         {
             return Ok(None);
         }
-        let Some(user) = users::find(&mut conn, &row.user_id).await?.filter(|u| !u.disabled()) else {
+        let Some(user) = users::find(&mut conn, &row.user_id)
+            .await?
+            .filter(|u| !u.disabled())
+        else {
             return Ok(None);
         };
         if row.last_used_at.is_none_or(|t| now - t > TOUCH_INTERVAL_MS) {
             api_keys::touch(&mut conn, &row.id, now).await?;
         }
-        let user_id: UserId = user.id.parse().map_err(|_| ServiceError::Unexpected(anyhow::anyhow!("stored user id is not a uuid")))?;
-        let key_id: ApiKeyId = row.id.parse().map_err(|_| ServiceError::Unexpected(anyhow::anyhow!("stored key id is not a uuid")))?;
-        let scopes = Scopes::parse(&row.scopes).unwrap_or_default().intersection(&user_scopes(user.platform_admin()));
+        let user_id: UserId = user.id.parse().map_err(|_| {
+            ServiceError::Unexpected(anyhow::anyhow!("stored user id is not a uuid"))
+        })?;
+        let key_id: ApiKeyId = row.id.parse().map_err(|_| {
+            ServiceError::Unexpected(anyhow::anyhow!("stored key id is not a uuid"))
+        })?;
+        let scopes = Scopes::parse(&row.scopes)
+            .unwrap_or_default()
+            .intersection(&user_scopes(user.platform_admin()));
         Ok(Some(Principal {
             user_id,
             platform_admin: user.platform_admin(),

@@ -8,7 +8,12 @@ use serde::Serialize;
 use crate::{ServiceError, Services, ValidationError, now_ms};
 
 /// Grant types a client may be registered for
-pub const GRANT_TYPES: [&str; 4] = ["authorization_code", "refresh_token", "client_credentials", "password"];
+pub const GRANT_TYPES: [&str; 4] = [
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "password",
+];
 
 /// A registration request, validated by [`Services::register_client`]
 #[derive(Debug)]
@@ -63,8 +68,16 @@ impl From<&ClientRow> for ClientView {
             client_id: c.id.clone(),
             name: c.name.clone(),
             redirect_uris: serde_json::from_str(&c.redirect_uris).unwrap_or_default(),
-            grant_types: c.grant_types.split_ascii_whitespace().map(str::to_owned).collect(),
-            scopes: c.scopes.split_ascii_whitespace().map(str::to_owned).collect(),
+            grant_types: c
+                .grant_types
+                .split_ascii_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            scopes: c
+                .scopes
+                .split_ascii_whitespace()
+                .map(str::to_owned)
+                .collect(),
             confidential: c.confidential(),
             created_at: c.created_at,
         }
@@ -72,48 +85,89 @@ impl From<&ClientRow> for ClientView {
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> ServiceError {
-    ValidationError::Field { field, reason: reason.into() }.into()
+    ValidationError::Field {
+        field,
+        reason: reason.into(),
+    }
+    .into()
 }
 
 fn require_admin(principal: &Principal) -> Result<(), ServiceError> {
-    if principal.is_platform_admin() { Ok(()) } else { Err(ServiceError::Forbidden("platform admin only")) }
+    if principal.is_platform_admin() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden("platform admin only"))
+    }
 }
 
 impl Services {
     /// Registers a client. **Permissions**: platform admins.
-    pub async fn register_client(&self, principal: &Principal, new: NewClient) -> Result<RegisteredClient, ServiceError> {
+    pub async fn register_client(
+        &self,
+        principal: &Principal,
+        new: NewClient,
+    ) -> Result<RegisteredClient, ServiceError> {
         require_admin(principal)?;
         let name = new.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(invalid("name", "must be 1 to 100 characters"));
         }
         if new.grant_types.is_empty() {
-            return Err(invalid("grant_types", "at least one grant type is required"));
+            return Err(invalid(
+                "grant_types",
+                "at least one grant type is required",
+            ));
         }
-        if let Some(bad) = new.grant_types.iter().find(|g| !GRANT_TYPES.contains(&g.as_str())) {
-            return Err(invalid("grant_types", format!("unsupported grant type `{bad}`")));
+        if let Some(bad) = new
+            .grant_types
+            .iter()
+            .find(|g| !GRANT_TYPES.contains(&g.as_str()))
+        {
+            return Err(invalid(
+                "grant_types",
+                format!("unsupported grant type `{bad}`"),
+            ));
         }
         if new.grant_types.iter().any(|g| g == "client_credentials") && !new.confidential {
-            return Err(invalid("grant_types", "`client_credentials` needs a confidential client"));
+            return Err(invalid(
+                "grant_types",
+                "`client_credentials` needs a confidential client",
+            ));
         }
         for uri in &new.redirect_uris {
-            let ok = (uri.starts_with("https://") || uri.starts_with("http://127.0.0.1") || uri.starts_with("http://localhost"))
+            let ok = (uri.starts_with("https://")
+                || uri.starts_with("http://127.0.0.1")
+                || uri.starts_with("http://localhost"))
                 && !uri.contains('#')
                 && uri.len() <= 2000;
             if !ok {
-                return Err(invalid("redirect_uris", format!("`{uri}` must be an https URL (or http on loopback) without a fragment")));
+                return Err(invalid(
+                    "redirect_uris",
+                    format!(
+                        "`{uri}` must be an https URL (or http on loopback) without a fragment"
+                    ),
+                ));
             }
         }
-        if new.grant_types.iter().any(|g| g == "authorization_code") && new.redirect_uris.is_empty() {
-            return Err(invalid("redirect_uris", "`authorization_code` needs at least one redirect URI"));
+        if new.grant_types.iter().any(|g| g == "authorization_code") && new.redirect_uris.is_empty()
+        {
+            return Err(invalid(
+                "redirect_uris",
+                "`authorization_code` needs at least one redirect URI",
+            ));
         }
         let id = format!("cdc_{}", token::random_token(16)?);
-        let secret = if new.confidential { Some(token::random_token(32)?) } else { None };
+        let secret = if new.confidential {
+            Some(token::random_token(32)?)
+        } else {
+            None
+        };
         let row = ClientRow::new(
             id.clone(),
             name.to_owned(),
             secret.as_deref().map(token::digest),
-            serde_json::to_string(&new.redirect_uris).map_err(|e| ServiceError::Unexpected(e.into()))?,
+            serde_json::to_string(&new.redirect_uris)
+                .map_err(|e| ServiceError::Unexpected(e.into()))?,
             new.grant_types.join(" "),
             new.scopes.to_string(),
             new.confidential,
@@ -122,20 +176,35 @@ impl Services {
         let mut conn = self.db.acquire().await?;
         clients::insert(&mut conn, &row).await?;
         tracing::info!(client_id = %id, "oauth client registered");
-        Ok(RegisteredClient { client_id: id, client_secret: secret, client: ClientView::from(&row) })
+        Ok(RegisteredClient {
+            client_id: id,
+            client_secret: secret,
+            client: ClientView::from(&row),
+        })
     }
 
     /// Every client. **Permissions**: platform admins.
-    pub async fn list_clients(&self, principal: &Principal) -> Result<Vec<ClientView>, ServiceError> {
+    pub async fn list_clients(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<ClientView>, ServiceError> {
         require_admin(principal)?;
         let mut conn = self.db.acquire().await?;
-        Ok(clients::list(&mut conn).await?.iter().map(ClientView::from).collect())
+        Ok(clients::list(&mut conn)
+            .await?
+            .iter()
+            .map(ClientView::from)
+            .collect())
     }
 
     /// Deletes a client. **Permissions**: platform admins.
     pub async fn delete_client(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
         require_admin(principal)?;
         let mut conn = self.db.acquire().await?;
-        if clients::delete(&mut conn, id).await? { Ok(()) } else { Err(ServiceError::NotFound) }
+        if clients::delete(&mut conn, id).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound)
+        }
     }
 }

@@ -118,7 +118,9 @@ fn narrow(requested: Option<&str>, allowed: &Scopes) -> Result<Scopes, OAuthErro
         Some(raw) => {
             let wanted = Scopes::parse(raw).map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
             if !allowed.is_superset(&wanted) {
-                return Err(OAuthError::InvalidScope("requested scope exceeds what may be granted".to_owned()));
+                return Err(OAuthError::InvalidScope(
+                    "requested scope exceeds what may be granted".to_owned(),
+                ));
             }
             Ok(wanted)
         }
@@ -179,10 +181,20 @@ impl Services {
         let refresh_token = token::random_token(32)?;
         let mut tx = self.db.begin().await?;
         refresh::insert_family(&mut tx, &family).await?;
-        refresh::insert_token(&mut tx, &uuid::Uuid::now_v7().to_string(), &family.id, &token::digest(&refresh_token), now)
-            .await?;
+        refresh::insert_token(
+            &mut tx,
+            &uuid::Uuid::now_v7().to_string(),
+            &family.id,
+            &token::digest(&refresh_token),
+            now,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        let roles = if user.platform_admin() { vec!["platform_admin".to_owned()] } else { Vec::new() };
+        let roles = if user.platform_admin() {
+            vec!["platform_admin".to_owned()]
+        } else {
+            Vec::new()
+        };
         let (access_token, expires_in) =
             self.sign_access(&user.id, scopes, Some(&family.id), client_id, roles, false)?;
         tracing::info!(user_id = %user.id, family = %family.id, "tokens issued");
@@ -197,7 +209,11 @@ impl Services {
 
     /// Resolves a client from the token endpoint's credentials. Public clients present no
     /// secret; confidential ones must present the right one (compared in constant time).
-    pub async fn authenticate_client(&self, client_id: &str, secret: Option<&str>) -> Result<ClientRow, OAuthError> {
+    pub async fn authenticate_client(
+        &self,
+        client_id: &str,
+        secret: Option<&str>,
+    ) -> Result<ClientRow, OAuthError> {
         let mut conn = self.db.acquire().await?;
         let client = clouddocs_store::sql::clients::find(&mut conn, client_id).await?;
         // Hash even for unknown clients so timing does not reveal which ids exist.
@@ -206,7 +222,9 @@ impl Services {
             return Err(OAuthError::InvalidClient);
         };
         match (&client.secret_hash, secret) {
-            (Some(expected), Some(_)) if token::constant_time_eq(expected, &presented) => Ok(client),
+            (Some(expected), Some(_)) if token::constant_time_eq(expected, &presented) => {
+                Ok(client)
+            }
             (None, None) if !client.confidential() => Ok(client),
             _ => Err(OAuthError::InvalidClient),
         }
@@ -237,7 +255,9 @@ impl Services {
             allowed = allowed.intersection(&Scopes::parse(&c.scopes).unwrap_or_default());
         }
         let scopes = narrow(scope, &allowed)?;
-        Ok(self.issue_for_login(&user, &scopes, client.map(|c| c.id.as_str())).await?)
+        Ok(self
+            .issue_for_login(&user, &scopes, client.map(|c| c.id.as_str()))
+            .await?)
     }
 
     /// `grant_type=refresh_token`: rotates the token; a token used twice revokes its family
@@ -256,10 +276,14 @@ impl Services {
             return Err(OAuthError::InvalidGrant("refresh token is invalid"));
         };
         if presented.client_id.as_deref() != client.map(|c| c.id.as_str()) {
-            return Err(OAuthError::InvalidGrant("refresh token was issued to another client"));
+            return Err(OAuthError::InvalidGrant(
+                "refresh token was issued to another client",
+            ));
         }
         if presented.revoked_at.is_some() || presented.expires_at <= now {
-            return Err(OAuthError::InvalidGrant("refresh token is revoked or expired"));
+            return Err(OAuthError::InvalidGrant(
+                "refresh token is revoked or expired",
+            ));
         }
         let granted = Scopes::parse(&presented.scope).unwrap_or_default();
         let scopes = narrow(scope, &granted)?;
@@ -269,19 +293,34 @@ impl Services {
         // exactly one concurrent presenter claims the token; every other one is a reuse.
         if !refresh::claim(&mut tx, &presented.token_id, now).await? {
             drop(tx);
-            self.revoke_family(&presented.family_id, "refresh token reuse").await?;
+            self.revoke_family(&presented.family_id, "refresh token reuse")
+                .await?;
             tracing::warn!(family = %presented.family_id, user_id = %presented.user_id, "refresh token reuse: family revoked");
-            return Err(OAuthError::InvalidGrant("refresh token was already used; the session is revoked"));
+            return Err(OAuthError::InvalidGrant(
+                "refresh token was already used; the session is revoked",
+            ));
         }
-        refresh::insert_token(&mut tx, &uuid::Uuid::now_v7().to_string(), &presented.family_id, &token::digest(&next), now)
-            .await?;
+        refresh::insert_token(
+            &mut tx,
+            &uuid::Uuid::now_v7().to_string(),
+            &presented.family_id,
+            &token::digest(&next),
+            now,
+        )
+        .await?;
         let user = clouddocs_store::sql::users::find(&mut tx, &presented.user_id).await?;
         tx.commit().await.map_err(StoreError::from)?;
         let Some(user) = user.filter(|u| !u.disabled()) else {
-            return Err(OAuthError::InvalidGrant("refresh token is revoked or expired"));
+            return Err(OAuthError::InvalidGrant(
+                "refresh token is revoked or expired",
+            ));
         };
         let scopes = scopes.intersection(&user_scopes(user.platform_admin()));
-        let roles = if user.platform_admin() { vec!["platform_admin".to_owned()] } else { Vec::new() };
+        let roles = if user.platform_admin() {
+            vec!["platform_admin".to_owned()]
+        } else {
+            Vec::new()
+        };
         let (access_token, expires_in) = self.sign_access(
             &user.id,
             &scopes,
@@ -290,27 +329,57 @@ impl Services {
             roles,
             false,
         )?;
-        Ok(TokenResponse { access_token, token_type: "bearer", expires_in, refresh_token: Some(next), scope: scopes.to_string() })
+        Ok(TokenResponse {
+            access_token,
+            token_type: "bearer",
+            expires_in,
+            refresh_token: Some(next),
+            scope: scopes.to_string(),
+        })
     }
 
     /// `grant_type=client_credentials`: a token whose subject is the client itself
-    pub fn client_credentials_grant(&self, client: &ClientRow, scope: Option<&str>) -> Result<TokenResponse, OAuthError> {
+    pub fn client_credentials_grant(
+        &self,
+        client: &ClientRow,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
         if !client.confidential() {
             return Err(OAuthError::UnauthorizedClient);
         }
-        if !client.grant_types.split(' ').any(|g| g == "client_credentials") {
+        if !client
+            .grant_types
+            .split(' ')
+            .any(|g| g == "client_credentials")
+        {
             return Err(OAuthError::UnauthorizedClient);
         }
         let allowed = Scopes::parse(&client.scopes).unwrap_or_default();
         let scopes = narrow(scope, &allowed)?;
-        let (access_token, expires_in) =
-            self.sign_access(&client.id, &scopes, None, Some(&client.id), Vec::new(), true)?;
-        Ok(TokenResponse { access_token, token_type: "bearer", expires_in, refresh_token: None, scope: scopes.to_string() })
+        let (access_token, expires_in) = self.sign_access(
+            &client.id,
+            &scopes,
+            None,
+            Some(&client.id),
+            Vec::new(),
+            true,
+        )?;
+        Ok(TokenResponse {
+            access_token,
+            token_type: "bearer",
+            expires_in,
+            refresh_token: None,
+            scope: scopes.to_string(),
+        })
     }
 
     /// Revokes a family: its refresh tokens, and (through the denylist) every access token
     /// issued from it
-    pub(crate) async fn revoke_family(&self, family_id: &str, reason: &str) -> Result<(), ServiceError> {
+    pub(crate) async fn revoke_family(
+        &self,
+        family_id: &str,
+        reason: &str,
+    ) -> Result<(), ServiceError> {
         {
             // INVARIANT: the connection is released before the denylist takes one, so
             // concurrent revocations can never hold the whole pool while waiting for it.
@@ -322,13 +391,19 @@ impl Services {
 
     pub(crate) async fn denylist_family(&self, family_id: &str) -> Result<(), ServiceError> {
         // Access tokens of the family live at most `access_ttl` (plus leeway) from now.
-        let until = now_ms().saturating_add(millis(self.tokens.access_ttl)).saturating_add(120_000);
+        let until = now_ms()
+            .saturating_add(millis(self.tokens.access_ttl))
+            .saturating_add(120_000);
         self.denylist.revoke(&family_key(family_id), until).await?;
         Ok(())
     }
 
     /// Revokes every refresh family (and so every access token) of a user
-    pub(crate) async fn revoke_user_tokens(&self, user_id: &str, reason: &str) -> Result<(), ServiceError> {
+    pub(crate) async fn revoke_user_tokens(
+        &self,
+        user_id: &str,
+        reason: &str,
+    ) -> Result<(), ServiceError> {
         let families = {
             let mut conn = self.db.acquire().await?;
             refresh::revoke_all_for_user(&mut conn, user_id, reason, now_ms()).await?
@@ -343,8 +418,16 @@ impl Services {
     pub async fn authenticate_bearer(&self, jwt: &str) -> Result<Principal, BearerError> {
         let claims: AccessClaims = self.keys.verify(jwt, &self.verify_options()).await?;
         let jti = jti_key(&claims.jti);
-        let fam = claims.sid.as_deref().map(family_key).unwrap_or_else(|| jti.clone());
-        match self.denylist.any_revoked([&jti, &fam, &jti], now_ms()).await {
+        let fam = claims
+            .sid
+            .as_deref()
+            .map(family_key)
+            .unwrap_or_else(|| jti.clone());
+        match self
+            .denylist
+            .any_revoked([&jti, &fam, &jti], now_ms())
+            .await
+        {
             Ok(false) => {}
             Ok(true) => return Err(BearerError::Revoked),
             Err(err) => {
@@ -356,7 +439,10 @@ impl Services {
         if claims.client {
             return Err(BearerError::NotAUser);
         }
-        let user_id: UserId = claims.sub.parse().map_err(|_| BearerError::Invalid(JwtError::Malformed))?;
+        let user_id: UserId = claims
+            .sub
+            .parse()
+            .map_err(|_| BearerError::Invalid(JwtError::Malformed))?;
         Ok(Principal {
             user_id,
             platform_admin: claims.roles.iter().any(|r| r == "platform_admin"),
@@ -365,21 +451,33 @@ impl Services {
                 expires_at: claims.exp,
                 client_id: claims.client_id.map(ClientId::new),
             },
-            scopes: Scopes::parse(&claims.scope).map_err(|_| BearerError::Invalid(JwtError::Malformed))?,
+            scopes: Scopes::parse(&claims.scope)
+                .map_err(|_| BearerError::Invalid(JwtError::Malformed))?,
         })
     }
 
     /// Denylists the presented access token until it expires (logout with a bearer token)
-    pub async fn revoke_access_token(&self, jti: &str, expires_at_secs: i64) -> Result<(), ServiceError> {
+    pub async fn revoke_access_token(
+        &self,
+        jti: &str,
+        expires_at_secs: i64,
+    ) -> Result<(), ServiceError> {
         self.denylist
-            .revoke(&jti_key(jti), expires_at_secs.saturating_mul(1000).saturating_add(120_000))
+            .revoke(
+                &jti_key(jti),
+                expires_at_secs.saturating_mul(1000).saturating_add(120_000),
+            )
             .await?;
         Ok(())
     }
 
     /// RFC 7009: revokes a refresh token (its family) or an access token; unknown tokens
     /// are not an error
-    pub async fn revoke_token(&self, presented: &str, client: &ClientRow) -> Result<(), OAuthError> {
+    pub async fn revoke_token(
+        &self,
+        presented: &str,
+        client: &ClientRow,
+    ) -> Result<(), OAuthError> {
         let found = {
             let mut conn = self.db.acquire().await?;
             refresh::find_presented(&mut conn, &token::digest(presented)).await?
@@ -388,11 +486,15 @@ impl Services {
             // Only the client a token was issued to may revoke it (RFC 7009 §2.1); anything
             // else is answered like an unknown token.
             if found.client_id.as_deref() == Some(client.id.as_str()) {
-                self.revoke_family(&found.family_id, "revoked by client").await?;
+                self.revoke_family(&found.family_id, "revoked by client")
+                    .await?;
             }
             return Ok(());
         }
-        if let Ok(claims) = self.keys.ring().verify::<AccessClaims>(presented, &self.verify_options())
+        if let Ok(claims) = self
+            .keys
+            .ring()
+            .verify::<AccessClaims>(presented, &self.verify_options())
             && claims.client_id.as_deref() == Some(client.id.as_str())
         {
             self.revoke_access_token(&claims.jti, claims.exp).await?;
@@ -402,9 +504,16 @@ impl Services {
 
     /// RFC 7662: what the presented token is, if it is active
     pub async fn introspect(&self, presented: &str) -> Result<Introspection, OAuthError> {
-        if let Ok(claims) = self.keys.verify::<AccessClaims>(presented, &self.verify_options()).await {
+        if let Ok(claims) = self
+            .keys
+            .verify::<AccessClaims>(presented, &self.verify_options())
+            .await
+        {
             let fam = claims.sid.as_deref().map(family_key).unwrap_or_default();
-            let revoked = self.denylist.any_revoked([&jti_key(&claims.jti), &fam, &fam], now_ms()).await?;
+            let revoked = self
+                .denylist
+                .any_revoked([&jti_key(&claims.jti), &fam, &fam], now_ms())
+                .await?;
             if revoked {
                 return Ok(Introspection::default());
             }
@@ -426,16 +535,18 @@ impl Services {
             refresh::find_presented(&mut conn, &token::digest(presented)).await?
         };
         match found {
-            Some(t) if t.used_at.is_none() && t.revoked_at.is_none() && t.expires_at > now_ms() => Ok(Introspection {
-                active: true,
-                scope: Some(t.scope),
-                client_id: t.client_id,
-                sub: Some(t.user_id),
-                token_type: Some("refresh_token"),
-                exp: Some(t.expires_at / 1000),
-                iss: Some(self.tokens.issuer.clone()),
-                ..Introspection::default()
-            }),
+            Some(t) if t.used_at.is_none() && t.revoked_at.is_none() && t.expires_at > now_ms() => {
+                Ok(Introspection {
+                    active: true,
+                    scope: Some(t.scope),
+                    client_id: t.client_id,
+                    sub: Some(t.user_id),
+                    token_type: Some("refresh_token"),
+                    exp: Some(t.expires_at / 1000),
+                    iss: Some(self.tokens.issuer.clone()),
+                    ..Introspection::default()
+                })
+            }
             _ => Ok(Introspection::default()),
         }
     }

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use clouddocs_auth::jwt::{JwtError, KeyMaterial, KeyRing, MasterKey, SigningAlgorithm, StoredKey, VerifyOptions};
+use clouddocs_auth::jwt::{
+    JwtError, KeyMaterial, KeyRing, MasterKey, SigningAlgorithm, StoredKey, VerifyOptions,
+};
 use clouddocs_store::sql::keys::{self, SigningKeyRow};
 use clouddocs_store::{Db, StoreError};
 use serde::Serialize;
@@ -30,7 +32,9 @@ pub struct KeyManager {
 
 impl std::fmt::Debug for KeyManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyManager").field("algorithm", &self.algorithm).finish_non_exhaustive()
+        f.debug_struct("KeyManager")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
     }
 }
 
@@ -77,7 +81,11 @@ impl KeyManager {
                 rotate(&db, &master, algorithm).await?;
                 build_ring(&db, &master, keep_retired)
                     .await?
-                    .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("no signing key after generating one")))?
+                    .ok_or_else(|| {
+                        ServiceError::Unexpected(anyhow::anyhow!(
+                            "no signing key after generating one"
+                        ))
+                    })?
             }
         };
         Ok(Self {
@@ -123,7 +131,11 @@ impl KeyManager {
 
     /// Verifies a token; an unknown `kid` triggers one throttled reload, so a key rotated
     /// in by another node is picked up
-    pub async fn verify<C: DeserializeOwned>(&self, token: &str, options: &VerifyOptions) -> Result<C, JwtError> {
+    pub async fn verify<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        options: &VerifyOptions,
+    ) -> Result<C, JwtError> {
         match self.ring().verify(token, options) {
             Err(JwtError::UnknownKey) => {
                 let due = match self.last_reload.lock() {
@@ -148,8 +160,13 @@ impl KeyManager {
     }
 }
 
-async fn build_ring(db: &Db, master: &MasterKey, keep_retired: Duration) -> Result<Option<KeyRing>, ServiceError> {
-    let since = now_ms().saturating_sub(i64::try_from(keep_retired.as_millis()).unwrap_or(i64::MAX));
+async fn build_ring(
+    db: &Db,
+    master: &MasterKey,
+    keep_retired: Duration,
+) -> Result<Option<KeyRing>, ServiceError> {
+    let since =
+        now_ms().saturating_sub(i64::try_from(keep_retired.as_millis()).unwrap_or(i64::MAX));
     let rows = {
         let mut conn = db.acquire().await?;
         keys::list_verifiable(&mut conn, since).await?
@@ -168,10 +185,16 @@ async fn build_ring(db: &Db, master: &MasterKey, keep_retired: Duration) -> Resu
         }
         materials.push(stored.open(master).map_err(jwt_err)?);
     }
-    KeyRing::new(materials.iter(), &current_kid).map(Some).map_err(jwt_err)
+    KeyRing::new(materials.iter(), &current_kid)
+        .map(Some)
+        .map_err(jwt_err)
 }
 
-async fn rotate(db: &Db, master: &MasterKey, algorithm: SigningAlgorithm) -> Result<String, ServiceError> {
+async fn rotate(
+    db: &Db,
+    master: &MasterKey,
+    algorithm: SigningAlgorithm,
+) -> Result<String, ServiceError> {
     let material = KeyMaterial::generate(algorithm).map_err(jwt_err)?;
     let stored = material.to_stored(master).map_err(jwt_err)?;
     let row = to_row(&stored);

@@ -80,7 +80,10 @@ pub struct AccessClaims {
 
 /// The scopes a user may hold: everything, but `admin` only for platform admins
 pub fn user_scopes(platform_admin: bool) -> Scopes {
-    Scope::ALL.into_iter().filter(|s| *s != Scope::Admin || platform_admin).collect()
+    Scope::ALL
+        .into_iter()
+        .filter(|s| *s != Scope::Admin || platform_admin)
+        .collect()
 }
 
 /// Denylist keys

@@ -20,7 +20,10 @@ impl std::fmt::Debug for RedisDenylist {
     }
 }
 
-#[expect(clippy::needless_pass_by_value, reason = "used as `map_err(unavailable)`, which passes by value")]
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "used as `map_err(unavailable)`, which passes by value"
+)]
 fn unavailable(err: redis::RedisError) -> StoreError {
     StoreError::Redis(err.to_string())
 }
@@ -36,7 +39,10 @@ impl RedisDenylist {
     /// Checks that Redis answers (readiness)
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
-        redis::cmd("PING").query_async::<String>(&mut conn).await.map_err(unavailable)?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 }

@@ -29,7 +29,8 @@ pub struct ApiKeyRow {
     pub revoked_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, user_id, name, prefix, key_hash, scopes, created_at, expires_at, last_used_at, revoked_at";
+const COLUMNS: &str =
+    "id, user_id, name, prefix, key_hash, scopes, created_at, expires_at, last_used_at, revoked_at";
 
 /// Stores a new key
 pub async fn insert(conn: &mut AnyConnection, k: &ApiKeyRow) -> Result<(), StoreError> {
@@ -51,15 +52,23 @@ pub async fn insert(conn: &mut AnyConnection, k: &ApiKeyRow) -> Result<(), Store
 }
 
 /// Finds a key by its prefix
-pub async fn find_by_prefix(conn: &mut AnyConnection, prefix: &str) -> Result<Option<ApiKeyRow>, StoreError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM api_keys WHERE prefix = $1")))
-        .bind(prefix)
-        .fetch_optional(conn)
-        .await?)
+pub async fn find_by_prefix(
+    conn: &mut AnyConnection,
+    prefix: &str,
+) -> Result<Option<ApiKeyRow>, StoreError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE prefix = $1"
+    )))
+    .bind(prefix)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// The user's keys, newest first (revoked ones excluded)
-pub async fn list_for_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<ApiKeyRow>, StoreError> {
+pub async fn list_for_user(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> Result<Vec<ApiKeyRow>, StoreError> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id DESC"
     )))
@@ -70,27 +79,44 @@ pub async fn list_for_user(conn: &mut AnyConnection, user_id: &str) -> Result<Ve
 
 /// Records a use
 pub async fn touch(conn: &mut AnyConnection, id: &str, now: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2").bind(now).bind(id).execute(conn).await?;
+    sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Revokes one key of the user; false when the user has no such live key
-pub async fn revoke(conn: &mut AnyConnection, user_id: &str, id: &str, now: i64) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
-        .bind(now)
-        .bind(id)
-        .bind(user_id)
-        .execute(conn)
-        .await?;
+pub async fn revoke(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Revokes every key of the user
-pub async fn revoke_all_for_user(conn: &mut AnyConnection, user_id: &str, now: i64) -> Result<u64, StoreError> {
-    let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-        .bind(now)
-        .bind(user_id)
-        .execute(conn)
-        .await?;
+pub async fn revoke_all_for_user(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected())
 }

@@ -26,7 +26,10 @@ pub struct ClientRow {
 
 impl ClientRow {
     /// A row ready to insert
-    #[expect(clippy::too_many_arguments, reason = "a plain row constructor, one argument per column")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a plain row constructor, one argument per column"
+    )]
     pub fn new(
         id: String,
         name: String,
@@ -37,7 +40,16 @@ impl ClientRow {
         confidential: bool,
         now: i64,
     ) -> Self {
-        Self { id, name, secret_hash, redirect_uris, grant_types, scopes, confidential: i64::from(confidential), created_at: now }
+        Self {
+            id,
+            name,
+            secret_hash,
+            redirect_uris,
+            grant_types,
+            scopes,
+            confidential: i64::from(confidential),
+            created_at: now,
+        }
     }
 
     /// Whether the client authenticates with a secret
@@ -46,7 +58,8 @@ impl ClientRow {
     }
 }
 
-const COLUMNS: &str = "id, name, secret_hash, redirect_uris, grant_types, scopes, confidential, created_at";
+const COLUMNS: &str =
+    "id, name, secret_hash, redirect_uris, grant_types, scopes, confidential, created_at";
 
 /// Registers a client
 pub async fn insert(conn: &mut AnyConnection, c: &ClientRow) -> Result<(), StoreError> {
@@ -69,20 +82,29 @@ pub async fn insert(conn: &mut AnyConnection, c: &ClientRow) -> Result<(), Store
 
 /// Finds a client
 pub async fn find(conn: &mut AnyConnection, id: &str) -> Result<Option<ClientRow>, StoreError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM oauth_clients WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM oauth_clients WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// Every client, oldest first
 pub async fn list(conn: &mut AnyConnection) -> Result<Vec<ClientRow>, StoreError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM oauth_clients ORDER BY created_at, id")))
-        .fetch_all(conn)
-        .await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM oauth_clients ORDER BY created_at, id"
+    )))
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Deletes a client; false when there was none
 pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreError> {
-    Ok(sqlx::query("DELETE FROM oauth_clients WHERE id = $1").bind(id).execute(conn).await?.rows_affected() == 1)
+    Ok(sqlx::query("DELETE FROM oauth_clients WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
 }

@@ -6,7 +6,11 @@ use sqlx::AnyConnection;
 use crate::StoreError;
 
 /// Adds (or extends) a denylist entry
-pub async fn insert(conn: &mut AnyConnection, key: &str, expires_at: i64) -> Result<(), StoreError> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    key: &str,
+    expires_at: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO revoked_tokens (key, expires_at) VALUES ($1, $2) \
          ON CONFLICT (key) DO UPDATE SET expires_at = CASE WHEN revoked_tokens.expires_at > excluded.expires_at \
@@ -20,7 +24,11 @@ pub async fn insert(conn: &mut AnyConnection, key: &str, expires_at: i64) -> Res
 }
 
 /// Whether any of up to three keys is denylisted now
-pub async fn any_live(conn: &mut AnyConnection, keys: [&str; 3], now: i64) -> Result<bool, StoreError> {
+pub async fn any_live(
+    conn: &mut AnyConnection,
+    keys: [&str; 3],
+    now: i64,
+) -> Result<bool, StoreError> {
     let [first, second, third] = keys;
     let hit: Option<(i64,)> = sqlx::query_as(
         "SELECT expires_at FROM revoked_tokens WHERE key IN ($1, $2, $3) AND expires_at > $4 LIMIT 1",
@@ -36,5 +44,11 @@ pub async fn any_live(conn: &mut AnyConnection, keys: [&str; 3], now: i64) -> Re
 
 /// Drops entries whose tokens have all expired (housekeeping)
 pub async fn purge_expired(conn: &mut AnyConnection, now: i64) -> Result<u64, StoreError> {
-    Ok(sqlx::query("DELETE FROM revoked_tokens WHERE expires_at <= $1").bind(now).execute(conn).await?.rows_affected())
+    Ok(
+        sqlx::query("DELETE FROM revoked_tokens WHERE expires_at <= $1")
+            .bind(now)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
 }

@@ -26,8 +26,25 @@ pub struct DocumentRow {
 
 impl DocumentRow {
     /// A row ready to insert
-    pub fn new(id: String, org_id: String, author_id: String, title: String, body: String, published: bool, now: i64) -> Self {
-        Self { id, org_id, author_id, title, body, published: i64::from(published), created_at: now, updated_at: now }
+    pub fn new(
+        id: String,
+        org_id: String,
+        author_id: String,
+        title: String,
+        body: String,
+        published: bool,
+        now: i64,
+    ) -> Self {
+        Self {
+            id,
+            org_id,
+            author_id,
+            title,
+            body,
+            published: i64::from(published),
+            created_at: now,
+            updated_at: now,
+        }
     }
 
     /// Whether org members may read it
@@ -63,7 +80,8 @@ pub struct ListFilter {
     pub before: Option<String>,
 }
 
-const COLUMNS: &str = "d.id, d.org_id, d.author_id, d.title, d.body, d.published, d.created_at, d.updated_at";
+const COLUMNS: &str =
+    "d.id, d.org_id, d.author_id, d.title, d.body, d.published, d.created_at, d.updated_at";
 
 /// Stores a document
 pub async fn insert(conn: &mut AnyConnection, d: &DocumentRow) -> Result<(), StoreError> {
@@ -86,37 +104,49 @@ pub async fn insert(conn: &mut AnyConnection, d: &DocumentRow) -> Result<(), Sto
 
 /// Finds a document
 pub async fn find(conn: &mut AnyConnection, id: &str) -> Result<Option<DocumentRow>, StoreError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM documents d WHERE d.id = $1")))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM documents d WHERE d.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// Writes title, body and published
 pub async fn update(conn: &mut AnyConnection, d: &DocumentRow, now: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE documents SET title = $1, body = $2, published = $3, updated_at = $4 WHERE id = $5")
-        .bind(&d.title)
-        .bind(&d.body)
-        .bind(d.published)
-        .bind(now)
-        .bind(&d.id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE documents SET title = $1, body = $2, published = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(&d.title)
+    .bind(&d.body)
+    .bind(d.published)
+    .bind(now)
+    .bind(&d.id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Deletes a document (its shares cascade)
 pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM documents WHERE id = $1").bind(id).execute(conn).await?;
+    sqlx::query("DELETE FROM documents WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// A document's shares
-pub async fn shares(conn: &mut AnyConnection, document_id: &str) -> Result<Vec<ShareRow>, StoreError> {
-    Ok(sqlx::query_as("SELECT user_id, role FROM document_shares WHERE document_id = $1 ORDER BY user_id")
-        .bind(document_id)
-        .fetch_all(conn)
-        .await?)
+pub async fn shares(
+    conn: &mut AnyConnection,
+    document_id: &str,
+) -> Result<Vec<ShareRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT user_id, role FROM document_shares WHERE document_id = $1 ORDER BY user_id",
+    )
+    .bind(document_id)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Shares for many documents at once (one query per page, not per row)
@@ -129,7 +159,9 @@ pub async fn shares_of_readable(
         return Ok(Vec::new());
     }
     // INVARIANT: only `$n` placeholders are formatted in; the values are bound.
-    let placeholders: Vec<String> = (0..document_ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let placeholders: Vec<String> = (0..document_ids.len())
+        .map(|i| format!("${}", i + 2))
+        .collect();
     let sql = format!(
         "SELECT document_id, user_id, role FROM document_shares WHERE user_id = $1 AND document_id IN ({})",
         placeholders.join(", ")
@@ -142,7 +174,13 @@ pub async fn shares_of_readable(
 }
 
 /// Shares or re-shares a document with a user
-pub async fn upsert_share(conn: &mut AnyConnection, document_id: &str, user_id: &str, role: &str, now: i64) -> Result<(), StoreError> {
+pub async fn upsert_share(
+    conn: &mut AnyConnection,
+    document_id: &str,
+    user_id: &str,
+    role: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO document_shares (document_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (document_id, user_id) DO UPDATE SET role = excluded.role",
@@ -157,7 +195,11 @@ pub async fn upsert_share(conn: &mut AnyConnection, document_id: &str, user_id: 
 }
 
 /// Removes a share; false when there was none
-pub async fn delete_share(conn: &mut AnyConnection, document_id: &str, user_id: &str) -> Result<bool, StoreError> {
+pub async fn delete_share(
+    conn: &mut AnyConnection,
+    document_id: &str,
+    user_id: &str,
+) -> Result<bool, StoreError> {
     let done = sqlx::query("DELETE FROM document_shares WHERE document_id = $1 AND user_id = $2")
         .bind(document_id)
         .bind(user_id)
@@ -177,7 +219,11 @@ pub async fn list_readable(
     limit: i64,
 ) -> Result<Vec<DocumentRow>, StoreError> {
     let pattern = filter.q.as_ref().map(|q| {
-        let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = q
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         format!("%{escaped}%")
     });
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -24,8 +24,22 @@ pub struct SigningKeyRow {
 
 impl SigningKeyRow {
     /// A new current key
-    pub fn new(kid: String, alg: String, sealed_private: String, public_jwk: String, now: i64) -> Self {
-        Self { kid, alg, sealed_private, public_jwk, is_current: 1, created_at: now, retired_at: None }
+    pub fn new(
+        kid: String,
+        alg: String,
+        sealed_private: String,
+        public_jwk: String,
+        now: i64,
+    ) -> Self {
+        Self {
+            kid,
+            alg,
+            sealed_private,
+            public_jwk,
+            is_current: 1,
+            created_at: now,
+            retired_at: None,
+        }
     }
 
     /// Whether this key signs new tokens
@@ -35,7 +49,10 @@ impl SigningKeyRow {
 }
 
 /// Keys still usable for verification: the current one and those retired after `since`
-pub async fn list_verifiable(conn: &mut AnyConnection, since: i64) -> Result<Vec<SigningKeyRow>, StoreError> {
+pub async fn list_verifiable(
+    conn: &mut AnyConnection,
+    since: i64,
+) -> Result<Vec<SigningKeyRow>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT kid, alg, sealed_private, public_jwk, is_current, created_at, retired_at \
          FROM signing_keys WHERE is_current = 1 OR retired_at > $1 ORDER BY created_at",
@@ -46,7 +63,11 @@ pub async fn list_verifiable(conn: &mut AnyConnection, since: i64) -> Result<Vec
 }
 
 /// Retires the current key(s) and makes `key` current, atomically within the caller's transaction
-pub async fn rotate_in(conn: &mut AnyConnection, key: &SigningKeyRow, now: i64) -> Result<(), StoreError> {
+pub async fn rotate_in(
+    conn: &mut AnyConnection,
+    key: &SigningKeyRow,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE signing_keys SET is_current = 0, retired_at = $1 WHERE is_current = 1")
         .bind(now)
         .execute(&mut *conn)

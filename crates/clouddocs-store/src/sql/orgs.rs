@@ -58,7 +58,13 @@ pub async fn insert(conn: &mut AnyConnection, org: &OrgRow) -> Result<(), StoreE
 }
 
 /// Adds or changes a membership
-pub async fn upsert_member(conn: &mut AnyConnection, org_id: &str, user_id: &str, role: &str, now: i64) -> Result<(), StoreError> {
+pub async fn upsert_member(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    user_id: &str,
+    role: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role",
@@ -73,7 +79,11 @@ pub async fn upsert_member(conn: &mut AnyConnection, org_id: &str, user_id: &str
 }
 
 /// Removes a membership; false when there was none
-pub async fn delete_member(conn: &mut AnyConnection, org_id: &str, user_id: &str) -> Result<bool, StoreError> {
+pub async fn delete_member(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    user_id: &str,
+) -> Result<bool, StoreError> {
     let done = sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
         .bind(org_id)
         .bind(user_id)
@@ -83,26 +93,35 @@ pub async fn delete_member(conn: &mut AnyConnection, org_id: &str, user_id: &str
 }
 
 /// The user's role in an org, if a member
-pub async fn role_of(conn: &mut AnyConnection, org_id: &str, user_id: &str) -> Result<Option<String>, StoreError> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
-        .bind(org_id)
-        .bind(user_id)
-        .fetch_optional(conn)
-        .await?;
+pub async fn role_of(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    user_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
+            .bind(org_id)
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?;
     Ok(row.map(|(r,)| r))
 }
 
 /// How many admins an org has
 pub async fn count_admins(conn: &mut AnyConnection, org_id: &str) -> Result<i64, StoreError> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'admin'")
-        .bind(org_id)
-        .fetch_one(conn)
-        .await?;
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'admin'")
+            .bind(org_id)
+            .fetch_one(conn)
+            .await?;
     Ok(n)
 }
 
 /// The orgs a user belongs to, with their role
-pub async fn list_for_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<MyOrgRow>, StoreError> {
+pub async fn list_for_user(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> Result<Vec<MyOrgRow>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT o.id, o.name, m.role, o.created_at FROM orgs o JOIN memberships m ON m.org_id = o.id \
          WHERE m.user_id = $1 ORDER BY o.created_at, o.id",
@@ -113,7 +132,10 @@ pub async fn list_for_user(conn: &mut AnyConnection, user_id: &str) -> Result<Ve
 }
 
 /// An org's members
-pub async fn list_members(conn: &mut AnyConnection, org_id: &str) -> Result<Vec<MemberRow>, StoreError> {
+pub async fn list_members(
+    conn: &mut AnyConnection,
+    org_id: &str,
+) -> Result<Vec<MemberRow>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT m.user_id, u.email, u.display_name, m.role, m.created_at FROM memberships m \
          JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 ORDER BY m.created_at, m.user_id",

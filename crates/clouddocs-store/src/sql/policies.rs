@@ -16,7 +16,12 @@ pub struct PolicySetRow {
 }
 
 /// Stores a new active policy set
-pub async fn insert(conn: &mut AnyConnection, row: &PolicySetRow, created_by: Option<&str>, now: i64) -> Result<(), StoreError> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    row: &PolicySetRow,
+    created_by: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO policy_sets (id, policies, schema_extension, created_by, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&row.id)
         .bind(&row.policies)

@@ -82,7 +82,10 @@ pub async fn insert_token(
 }
 
 /// Looks a presented refresh token up by digest
-pub async fn find_presented(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<PresentedToken>, StoreError> {
+pub async fn find_presented(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+) -> Result<Option<PresentedToken>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT t.id AS token_id, t.used_at, f.id AS family_id, f.user_id, f.client_id, f.scope, \
          f.expires_at, f.revoked_at FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
@@ -96,16 +99,22 @@ pub async fn find_presented(conn: &mut AnyConnection, token_hash: &str) -> Resul
 /// Marks a token used, only if it was not used before. Exactly one of any number of
 /// concurrent callers gets `true`: the conditional UPDATE is the arbiter.
 pub async fn claim(conn: &mut AnyConnection, token_id: &str, now: i64) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-        .bind(now)
-        .bind(token_id)
-        .execute(conn)
-        .await?;
+    let done =
+        sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+            .bind(now)
+            .bind(token_id)
+            .execute(conn)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Revokes a family; returns false when it already was
-pub async fn revoke_family(conn: &mut AnyConnection, family_id: &str, reason: &str, now: i64) -> Result<bool, StoreError> {
+pub async fn revoke_family(
+    conn: &mut AnyConnection,
+    family_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE refresh_families SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
     )

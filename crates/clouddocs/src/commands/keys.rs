@@ -8,7 +8,11 @@ use crate::config::Config;
 
 pub(crate) async fn rotate(config: Config) -> anyhow::Result<()> {
     let state = build_state(&super::serve::settings(&config)).await?;
-    let kid = state.svc.rotate_signing_key().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let kid = state
+        .svc
+        .rotate_signing_key()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("new current signing key: {kid}");
     state.svc.db().close().await;
     Ok(())

@@ -7,7 +7,11 @@ use crate::config::Config;
 
 pub(crate) fn settings(config: &Config) -> ServerSettings {
     let mut settings = ServerSettings::new(config.database_url.clone());
-    settings.http = HttpSettings { dev: config.dev, hsts: config.behind_tls, ..HttpSettings::default() };
+    settings.http = HttpSettings {
+        dev: config.dev,
+        hsts: config.behind_tls,
+        ..HttpSettings::default()
+    };
     settings.tokens.issuer = config.public_url.clone();
     settings.tokens.algorithm = config.jwt_alg;
     settings.secret = config.secret.clone();
@@ -23,7 +27,9 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!("using the built-in development secret");
     }
     if config.jwt_alg.is_symmetric() {
-        tracing::warn!("HS256 signing: tokens cannot be verified by third parties through the JWKS");
+        tracing::warn!(
+            "HS256 signing: tokens cannot be verified by third parties through the JWKS"
+        );
     }
     tracing::info!(data_dir = %config.data_dir.display(), "starting");
     let state = build_state(&settings(&config)).await?;

@@ -27,7 +27,12 @@ async fn registering_returns_the_user_without_any_hash(app: TestApp) {
 
 async fn duplicate_email_is_a_conflict_even_with_other_case(app: TestApp) {
     let client = app.browser();
-    assert_eq!(app.register(&client, "bob@example.com", PASSWORD).await.status(), 201);
+    assert_eq!(
+        app.register(&client, "bob@example.com", PASSWORD)
+            .await
+            .status(),
+        201
+    );
     let again = app.register(&client, "BOB@example.com", PASSWORD).await;
     assert_eq!(again.status(), 409);
     assert_eq!(again.headers()["content-type"], "application/problem+json");
@@ -46,24 +51,44 @@ async fn weak_common_and_short_passwords_are_422_with_the_reason(app: TestApp) {
         let response = app.register(&client, "weak@example.com", password).await;
         assert_eq!(response.status(), 422, "{password}");
         let problem: Value = response.json().await.unwrap();
-        assert!(problem["detail"].as_str().unwrap().contains(reason), "{problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(reason),
+            "{problem}"
+        );
     }
     let long = "x".repeat(129);
-    assert_eq!(app.register(&client, "weak@example.com", &long).await.status(), 422);
+    assert_eq!(
+        app.register(&client, "weak@example.com", &long)
+            .await
+            .status(),
+        422
+    );
     let bad_email = app.register(&client, "not-an-email", PASSWORD).await;
     assert_eq!(bad_email.status(), 422);
     // Nothing was created by the refused attempts.
-    assert_eq!(app.register(&client, "weak@example.com", PASSWORD).await.status(), 201);
+    assert_eq!(
+        app.register(&client, "weak@example.com", PASSWORD)
+            .await
+            .status(),
+        201
+    );
 }
 
 async fn unknown_email_and_wrong_password_get_byte_identical_answers(app: TestApp) {
     let client = app.browser();
     app.register(&client, "carol@example.com", PASSWORD).await;
-    let wrong_password = app.login(&client, "carol@example.com", "wrong-violet-staple-91").await;
-    let unknown_email = app.login(&client, "nobody@example.com", "wrong-violet-staple-91").await;
+    let wrong_password = app
+        .login(&client, "carol@example.com", "wrong-violet-staple-91")
+        .await;
+    let unknown_email = app
+        .login(&client, "nobody@example.com", "wrong-violet-staple-91")
+        .await;
     assert_eq!(wrong_password.status(), 401);
     assert_eq!(unknown_email.status(), 401);
-    assert_eq!(wrong_password.headers()["www-authenticate"], unknown_email.headers()["www-authenticate"]);
+    assert_eq!(
+        wrong_password.headers()["www-authenticate"],
+        unknown_email.headers()["www-authenticate"]
+    );
     assert!(wrong_password.headers().get("set-cookie").is_none());
     let a = wrong_password.bytes().await.unwrap();
     let b = unknown_email.bytes().await.unwrap();
@@ -95,7 +120,15 @@ async fn patch_me_changes_only_the_display_name(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let me: Value = s.client.get(app.url("/me")).send().await.unwrap().json().await.unwrap();
+    let me: Value = s
+        .client
+        .get(app.url("/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["display_name"], "Erin E.");
 }
 
@@ -116,9 +149,20 @@ async fn patch_me_refuses_role_and_admin_fields_and_changes_nothing(app: TestApp
             .await
             .unwrap();
         assert_eq!(response.status(), 422, "{body}");
-        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
     }
-    let me: Value = s.client.get(app.url("/me")).send().await.unwrap().json().await.unwrap();
+    let me: Value = s
+        .client
+        .get(app.url("/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["display_name"], "Test User");
     assert_eq!(me["platform_admin"], false);
     assert_eq!(me["email"], "frank@example.com");

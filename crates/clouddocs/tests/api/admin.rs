@@ -14,14 +14,44 @@ async fn only_platform_admins_list_users_and_pages_have_cursors(app: TestApp) {
     for i in 0..3 {
         app.signed_in(&format!("extra{i}@example.com")).await;
     }
-    assert_eq!(user.client.get(app.url("/admin/users")).send().await.unwrap().status(), 403);
-    assert_eq!(admin.client.get(app.url("/admin/users")).send().await.unwrap().status(), 403);
+    assert_eq!(
+        user.client
+            .get(app.url("/admin/users"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        admin
+            .client
+            .get(app.url("/admin/users"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     app.promote_to_platform_admin(&admin.user_id).await;
 
-    let first: Value = admin.client.get(app.url("/admin/users?limit=2")).send().await.unwrap().json().await.unwrap();
+    let first: Value = admin
+        .client
+        .get(app.url("/admin/users?limit=2"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(first["items"].as_array().unwrap().len(), 2);
     let cursor = first["next_cursor"].as_str().unwrap();
-    let mut seen: Vec<String> = first["items"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_owned()).collect();
+    let mut seen: Vec<String> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
     let mut next = Some(cursor.to_owned());
     while let Some(c) = next {
         let page: Value = admin
@@ -33,19 +63,45 @@ async fn only_platform_admins_list_users_and_pages_have_cursors(app: TestApp) {
             .json()
             .await
             .unwrap();
-        seen.extend(page["items"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_owned()));
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_owned()),
+        );
         next = page["next_cursor"].as_str().map(str::to_owned);
     }
     assert_eq!(seen.len(), 5);
-    let text = admin.client.get(app.url("/admin/users?limit=100")).send().await.unwrap().text().await.unwrap();
-    assert!(!text.contains("$argon2"), "no password hashes in the admin list");
+    let text = admin
+        .client
+        .get(app.url("/admin/users?limit=100"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !text.contains("$argon2"),
+        "no password hashes in the admin list"
+    );
 }
 
 async fn disabling_a_user_ends_their_sessions_and_blocks_login(app: TestApp) {
     let admin = app.signed_in("admin2@example.com").await;
     app.promote_to_platform_admin(&admin.user_id).await;
     let victim = app.signed_in("mallory@example.com").await;
-    assert_eq!(victim.client.get(app.url("/me")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        victim
+            .client
+            .get(app.url("/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let r = admin
         .client
         .post(app.url(&format!("/admin/users/{}/disable", victim.user_id)))
@@ -54,8 +110,23 @@ async fn disabling_a_user_ends_their_sessions_and_blocks_login(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(victim.client.get(app.url("/me")).send().await.unwrap().status(), 401);
-    let relogin = app.login(&app.browser(), "mallory@example.com", clouddocs_testkit::PASSWORD).await;
+    assert_eq!(
+        victim
+            .client
+            .get(app.url("/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let relogin = app
+        .login(
+            &app.browser(),
+            "mallory@example.com",
+            clouddocs_testkit::PASSWORD,
+        )
+        .await;
     assert_eq!(relogin.status(), 401);
     let missing = admin
         .client

@@ -15,7 +15,13 @@ both_backends!(
 async fn cookie_authenticated_patch_without_csrf_token_is_403(app: TestApp) {
     let s = app.signed_in("csrf@example.com").await;
     let body = json!({"display_name": "Mallory"});
-    let missing = s.client.patch(app.url("/me")).json(&body).send().await.unwrap();
+    let missing = s
+        .client
+        .patch(app.url("/me"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 403);
     let wrong = s
         .client
@@ -26,7 +32,15 @@ async fn cookie_authenticated_patch_without_csrf_token_is_403(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(wrong.status(), 403);
-    let me: Value = s.client.get(app.url("/me")).send().await.unwrap().json().await.unwrap();
+    let me: Value = s
+        .client
+        .get(app.url("/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["display_name"], "Test User");
 }
 
@@ -34,11 +48,27 @@ async fn after_logout_the_cookie_is_useless(app: TestApp) {
     // Sign in with a plain client and keep the raw cookie, as a thief copying it would.
     let client = app.browser();
     app.register(&client, "logout@example.com", PASSWORD).await;
-    let login = app.login(&reqwest::Client::new(), "logout@example.com", PASSWORD).await;
-    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let csrf = login.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_owned();
+    let login = app
+        .login(&reqwest::Client::new(), "logout@example.com", PASSWORD)
+        .await;
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = login.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let raw = reqwest::Client::new();
-    let me = raw.get(app.url("/me")).header("cookie", &cookie).send().await.unwrap();
+    let me = raw
+        .get(app.url("/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), 200);
 
     let logout = raw
@@ -49,17 +79,35 @@ async fn after_logout_the_cookie_is_useless(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(logout.status(), 204);
-    assert!(logout.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert!(
+        logout.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
     // Replaying the copied cookie after logout fails: the session is gone server-side.
-    let replay = raw.get(app.url("/me")).header("cookie", &cookie).send().await.unwrap();
+    let replay = raw
+        .get(app.url("/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(replay.status(), 401);
 }
 
 async fn password_change_ends_the_other_sessions(app: TestApp) {
     let laptop = app.signed_in("grace@example.com").await;
     let phone = app.browser();
-    assert_eq!(app.login(&phone, "grace@example.com", PASSWORD).await.status(), 200);
-    assert_eq!(phone.get(app.url("/me")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.login(&phone, "grace@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        phone.get(app.url("/me")).send().await.unwrap().status(),
+        200
+    );
 
     let wrong = laptop
         .client
@@ -70,7 +118,10 @@ async fn password_change_ends_the_other_sessions(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(wrong.status(), 403);
-    assert_eq!(phone.get(app.url("/me")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        phone.get(app.url("/me")).send().await.unwrap().status(),
+        200
+    );
 
     let changed = laptop
         .client
@@ -81,23 +132,62 @@ async fn password_change_ends_the_other_sessions(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(changed.status(), 204);
-    assert_eq!(phone.get(app.url("/me")).send().await.unwrap().status(), 401);
-    assert_eq!(laptop.client.get(app.url("/me")).send().await.unwrap().status(), 200);
-    assert_eq!(app.login(&app.browser(), "grace@example.com", PASSWORD).await.status(), 401);
-    assert_eq!(app.login(&app.browser(), "grace@example.com", "another-violet-staple-77").await.status(), 200);
+    assert_eq!(
+        phone.get(app.url("/me")).send().await.unwrap().status(),
+        401
+    );
+    assert_eq!(
+        laptop
+            .client
+            .get(app.url("/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.login(&app.browser(), "grace@example.com", PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.login(
+            &app.browser(),
+            "grace@example.com",
+            "another-violet-staple-77"
+        )
+        .await
+        .status(),
+        200
+    );
 }
 
 async fn a_user_can_list_and_sign_out_their_devices_but_not_others(app: TestApp) {
     let laptop = app.signed_in("heidi@example.com").await;
     let phone = app.browser();
     app.login(&phone, "heidi@example.com", PASSWORD).await;
-    let sessions: Vec<Value> =
-        laptop.client.get(app.url("/me/sessions")).send().await.unwrap().json().await.unwrap();
+    let sessions: Vec<Value> = laptop
+        .client
+        .get(app.url("/me/sessions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(sessions.len(), 2);
     assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
     let text = serde_json::to_string(&sessions).unwrap();
-    assert!(!text.contains("token_hash") && !text.contains("csrf"), "{text}");
-    let other = sessions.iter().find(|s| s["current"] == false).unwrap()["id"].as_str().unwrap().to_owned();
+    assert!(
+        !text.contains("token_hash") && !text.contains("csrf"),
+        "{text}"
+    );
+    let other = sessions.iter().find(|s| s["current"] == false).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let intruder = app.signed_in("ivan@example.com").await;
     let steal = intruder
@@ -108,7 +198,10 @@ async fn a_user_can_list_and_sign_out_their_devices_but_not_others(app: TestApp)
         .await
         .unwrap();
     assert_eq!(steal.status(), 404);
-    assert_eq!(phone.get(app.url("/me")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        phone.get(app.url("/me")).send().await.unwrap().status(),
+        200
+    );
 
     let signed_out = laptop
         .client
@@ -118,14 +211,38 @@ async fn a_user_can_list_and_sign_out_their_devices_but_not_others(app: TestApp)
         .await
         .unwrap();
     assert_eq!(signed_out.status(), 204);
-    assert_eq!(phone.get(app.url("/me")).send().await.unwrap().status(), 401);
+    assert_eq!(
+        phone.get(app.url("/me")).send().await.unwrap().status(),
+        401
+    );
 }
 
 async fn login_rotates_the_session_id(app: TestApp) {
     let s = app.signed_in("judy@example.com").await;
-    let before: Vec<Value> = s.client.get(app.url("/me/sessions")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(app.login(&s.client, "judy@example.com", PASSWORD).await.status(), 200);
-    let after: Vec<Value> = s.client.get(app.url("/me/sessions")).send().await.unwrap().json().await.unwrap();
+    let before: Vec<Value> = s
+        .client
+        .get(app.url("/me/sessions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        app.login(&s.client, "judy@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    let after: Vec<Value> = s
+        .client
+        .get(app.url("/me/sessions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let current_before = before.iter().find(|x| x["current"] == true).unwrap()["id"].clone();
     let current_after = after.iter().find(|x| x["current"] == true).unwrap()["id"].clone();
     assert_ne!(current_before, current_after);
@@ -136,9 +253,19 @@ async fn requests_without_credentials_are_401_with_a_challenge(app: TestApp) {
     for path in ["/me", "/me/sessions", "/admin/users"] {
         let r = client.get(app.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 401, "{path}");
-        assert!(r.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+        assert!(
+            r.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Bearer")
+        );
         assert_eq!(r.headers()["content-type"], "application/problem+json");
     }
-    let garbage = client.get(app.url("/me")).header("cookie", "clouddocs=forged").send().await.unwrap();
+    let garbage = client
+        .get(app.url("/me"))
+        .header("cookie", "clouddocs=forged")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(garbage.status(), 401);
 }

@@ -30,11 +30,21 @@ async fn a_password_grant_token_authenticates_and_logout_revokes_it(app: TestApp
         .await
         .unwrap();
     assert_eq!(patched.status(), 200);
-    let logout = reqwest::Client::new().post(app.url("/auth/logout")).bearer_auth(&access).send().await.unwrap();
+    let logout = reqwest::Client::new()
+        .post(app.url("/auth/logout"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(logout.status(), 204);
     let after = app.me_with_bearer(&access).await;
     assert_eq!(after.status(), 401);
-    assert!(after.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+    assert!(
+        after.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
 }
 
 async fn password_change_and_disable_revoke_every_token_and_key(app: TestApp) {
@@ -58,14 +68,29 @@ async fn password_change_and_disable_revoke_every_token_and_key(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(changed.status(), 204);
-    assert_eq!(app.me_with_bearer(&access).await.status(), 401, "access token of the old login");
-    assert_eq!(app.refresh(&refresh).await.status(), 400, "refresh token of the old login");
+    assert_eq!(
+        app.me_with_bearer(&access).await.status(),
+        401,
+        "access token of the old login"
+    );
+    assert_eq!(
+        app.refresh(&refresh).await.status(),
+        400,
+        "refresh token of the old login"
+    );
 
-    let fresh = app.password_grant("rev@example.com", "another-violet-staple-77", "").await;
+    let fresh = app
+        .password_grant("rev@example.com", "another-violet-staple-77", "")
+        .await;
     let fresh: Value = fresh.json().await.unwrap();
     let fresh_access = fresh["access_token"].as_str().unwrap().to_owned();
     assert_eq!(app.me_with_bearer(&fresh_access).await.status(), 200);
-    let with_key = reqwest::Client::new().get(app.url("/me")).header("x-api-key", &api_key).send().await.unwrap();
+    let with_key = reqwest::Client::new()
+        .get(app.url("/me"))
+        .header("x-api-key", &api_key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(with_key.status(), 200, "API keys survive a password change");
 
     let admin = app.admin_token("boss@example.com").await;
@@ -77,7 +102,12 @@ async fn password_change_and_disable_revoke_every_token_and_key(app: TestApp) {
         .unwrap();
     assert_eq!(disabled.status(), 200);
     assert_eq!(app.me_with_bearer(&fresh_access).await.status(), 401);
-    let with_key = reqwest::Client::new().get(app.url("/me")).header("x-api-key", &api_key).send().await.unwrap();
+    let with_key = reqwest::Client::new()
+        .get(app.url("/me"))
+        .header("x-api-key", &api_key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(with_key.status(), 401);
     let refreshed = app.refresh(fresh["refresh_token"].as_str().unwrap()).await;
     assert_eq!(refreshed.status(), 400);
@@ -97,9 +127,20 @@ async fn api_keys_are_shown_once_stored_hashed_scoped_and_revocable(app: TestApp
     let created: Value = created.json().await.unwrap();
     let key = created["key"].as_str().unwrap().to_owned();
     assert!(key.starts_with("cdk_"));
-    assert!(key.len() >= 4 + 16 + 1 + 43, "at least 256 random bits: {key}");
+    assert!(
+        key.len() >= 4 + 16 + 1 + 43,
+        "at least 256 random bits: {key}"
+    );
 
-    let listed = client.get(app.url("/me/api-keys")).bearer_auth(&access).send().await.unwrap().text().await.unwrap();
+    let listed = client
+        .get(app.url("/me/api-keys"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!listed.contains(&key), "the key is never shown again");
     let listed: Vec<Value> = serde_json::from_str(&listed).unwrap();
     assert_eq!(listed.len(), 1);
@@ -116,9 +157,19 @@ async fn api_keys_are_shown_once_stored_hashed_scoped_and_revocable(app: TestApp
     assert_eq!(stored.0.len(), 64);
 
     // The key authenticates but its scopes narrow: no `profile`, so /me is 403.
-    let me = client.get(app.url("/me")).header("x-api-key", &key).send().await.unwrap();
+    let me = client
+        .get(app.url("/me"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), 403);
-    assert!(me.headers()["www-authenticate"].to_str().unwrap().contains("insufficient_scope"));
+    assert!(
+        me.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("insufficient_scope")
+    );
     // A key cannot mint a wider key.
     let escalate = client
         .post(app.url("/me/api-keys"))
@@ -147,12 +198,27 @@ async fn api_keys_are_shown_once_stored_hashed_scoped_and_revocable(app: TestApp
     assert_eq!(bad_scope.status(), 422);
 
     let id = created["id"].as_str().unwrap();
-    let revoked = client.delete(app.url(&format!("/me/api-keys/{id}"))).bearer_auth(&access).send().await.unwrap();
+    let revoked = client
+        .delete(app.url(&format!("/me/api-keys/{id}")))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(revoked.status(), 204);
-    let after = client.get(app.url("/me")).header("x-api-key", &key).send().await.unwrap();
+    let after = client
+        .get(app.url("/me"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(after.status(), 401);
     for forged in ["cdk_", "cdk_nope_nope", "not-a-key", &format!("{key}x")] {
-        let r = client.get(app.url("/me")).header("x-api-key", forged).send().await.unwrap();
+        let r = client
+            .get(app.url("/me"))
+            .header("x-api-key", forged)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401, "{forged}");
     }
 }
@@ -160,7 +226,9 @@ async fn api_keys_are_shown_once_stored_hashed_scoped_and_revocable(app: TestApp
 async fn token_answers_follow_rfc_6749(app: TestApp) {
     let client = reqwest::Client::new();
     app.register(&client, "rfc@example.com", PASSWORD).await;
-    let ok = app.password_grant("rfc@example.com", PASSWORD, "profile documents:read").await;
+    let ok = app
+        .password_grant("rfc@example.com", PASSWORD, "profile documents:read")
+        .await;
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.headers()["cache-control"], "no-store");
     let body: Value = ok.json().await.unwrap();
@@ -171,19 +239,82 @@ async fn token_answers_follow_rfc_6749(app: TestApp) {
 
     type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
     let cases: Vec<Case<'_>> = vec![
-        (vec![("grant_type", "password"), ("username", "rfc@example.com"), ("password", "wrong-password-1")], 400, "invalid_grant"),
-        (vec![("grant_type", "password"), ("username", "nobody@example.com"), ("password", PASSWORD)], 400, "invalid_grant"),
-        (vec![("grant_type", "password"), ("username", "rfc@example.com")], 400, "invalid_request"),
-        (vec![("grant_type", "password"), ("username", "rfc@example.com"), ("password", PASSWORD), ("scope", "admin")], 400, "invalid_scope"),
-        (vec![("grant_type", "password"), ("username", "rfc@example.com"), ("password", PASSWORD), ("scope", "root")], 400, "invalid_scope"),
-        (vec![("grant_type", "implicit")], 400, "unsupported_grant_type"),
-        (vec![("grant_type", "client_credentials")], 401, "invalid_client"),
-        (vec![("grant_type", "client_credentials"), ("client_id", "nope"), ("client_secret", "nope")], 401, "invalid_client"),
-        (vec![("grant_type", "refresh_token"), ("refresh_token", "forged")], 400, "invalid_grant"),
+        (
+            vec![
+                ("grant_type", "password"),
+                ("username", "rfc@example.com"),
+                ("password", "wrong-password-1"),
+            ],
+            400,
+            "invalid_grant",
+        ),
+        (
+            vec![
+                ("grant_type", "password"),
+                ("username", "nobody@example.com"),
+                ("password", PASSWORD),
+            ],
+            400,
+            "invalid_grant",
+        ),
+        (
+            vec![("grant_type", "password"), ("username", "rfc@example.com")],
+            400,
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("grant_type", "password"),
+                ("username", "rfc@example.com"),
+                ("password", PASSWORD),
+                ("scope", "admin"),
+            ],
+            400,
+            "invalid_scope",
+        ),
+        (
+            vec![
+                ("grant_type", "password"),
+                ("username", "rfc@example.com"),
+                ("password", PASSWORD),
+                ("scope", "root"),
+            ],
+            400,
+            "invalid_scope",
+        ),
+        (
+            vec![("grant_type", "implicit")],
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            vec![("grant_type", "client_credentials")],
+            401,
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", "nope"),
+                ("client_secret", "nope"),
+            ],
+            401,
+            "invalid_client",
+        ),
+        (
+            vec![("grant_type", "refresh_token"), ("refresh_token", "forged")],
+            400,
+            "invalid_grant",
+        ),
         (vec![], 400, "invalid_request"),
     ];
     for (form, status, error) in cases {
-        let r = client.post(app.url("/oauth/token")).form(&form).send().await.unwrap();
+        let r = client
+            .post(app.url("/oauth/token"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status().as_u16(), status, "{form:?}");
         assert_eq!(r.headers()["cache-control"], "no-store");
         if status == 401 {
@@ -193,30 +324,54 @@ async fn token_answers_follow_rfc_6749(app: TestApp) {
         assert_eq!(e["error"], error, "{form:?}");
         assert!(e["error_description"].is_string());
     }
-    let json_body = client.post(app.url("/oauth/token")).json(&json!({"grant_type": "password"})).send().await.unwrap();
+    let json_body = client
+        .post(app.url("/oauth/token"))
+        .json(&json!({"grant_type": "password"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(json_body.status(), 400);
 }
 
 async fn scopes_narrow_what_a_token_may_do(app: TestApp) {
-    let (_, narrow, _) = app.user_with_tokens("narrow@example.com", "documents:read").await;
+    let (_, narrow, _) = app
+        .user_with_tokens("narrow@example.com", "documents:read")
+        .await;
     let me = app.me_with_bearer(&narrow).await;
     assert_eq!(me.status(), 403);
     assert_eq!(me.headers()["content-type"], "application/problem+json");
-    assert!(me.headers()["www-authenticate"].to_str().unwrap().contains(r#"scope="profile""#));
+    assert!(
+        me.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains(r#"scope="profile""#)
+    );
     let (_, profile, refresh) = app.user_with_tokens("wide@example.com", "profile").await;
     assert_eq!(app.me_with_bearer(&profile).await.status(), 200);
     // A platform-admin-only endpoint: a plain user's token is 403 whatever its scopes.
-    let users = reqwest::Client::new().get(app.url("/admin/users")).bearer_auth(&profile).send().await.unwrap();
+    let users = reqwest::Client::new()
+        .get(app.url("/admin/users"))
+        .bearer_auth(&profile)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(users.status(), 403);
     // Refresh cannot widen scope.
     let wider = reqwest::Client::new()
         .post(app.url("/oauth/token"))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("scope", "profile documents:write")])
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("scope", "profile documents:write"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(wider.status(), 400);
-    assert_eq!(wider.json::<Value>().await.unwrap()["error"], "invalid_scope");
+    assert_eq!(
+        wider.json::<Value>().await.unwrap()["error"],
+        "invalid_scope"
+    );
 }
 
 async fn client_credentials_and_introspection_work_for_confidential_clients(app: TestApp) {
@@ -241,7 +396,12 @@ async fn client_credentials_and_introspection_work_for_confidential_clients(app:
     // client_secret_post
     let post = client
         .post(app.url("/oauth/token"))
-        .form(&[("grant_type", "client_credentials"), ("client_id", &id), ("client_secret", &secret), ("scope", "documents:read")])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+            ("scope", "documents:read"),
+        ])
         .send()
         .await
         .unwrap();
@@ -279,7 +439,10 @@ async fn client_credentials_and_introspection_work_for_confidential_clients(app:
     assert_eq!(introspected["sub"], id.as_str());
     assert_eq!(introspected["scope"], "documents:read");
     let (_, user_access, user_refresh) = app.user_with_tokens("intro@example.com", "").await;
-    for (t, kind) in [(&user_access, "access_token"), (&user_refresh, "refresh_token")] {
+    for (t, kind) in [
+        (&user_access, "access_token"),
+        (&user_refresh, "refresh_token"),
+    ] {
         let v: Value = client
             .post(app.url("/oauth/introspect"))
             .basic_auth(&id, Some(&secret))
@@ -304,7 +467,12 @@ async fn client_credentials_and_introspection_work_for_confidential_clients(app:
         .await
         .unwrap();
     assert_eq!(garbage, json!({"active": false}));
-    let anonymous = client.post(app.url("/oauth/introspect")).form(&[("token", access.as_str())]).send().await.unwrap();
+    let anonymous = client
+        .post(app.url("/oauth/introspect"))
+        .form(&[("token", access.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), 401);
     // Revoking the client token makes it inactive.
     let revoked = client
@@ -332,14 +500,31 @@ async fn admin_endpoints_for_clients_need_a_platform_admin(app: TestApp) {
     let (_, user, _) = app.user_with_tokens("pleb@example.com", "").await;
     let client = reqwest::Client::new();
     let body = json!({"name": "x", "grant_types": ["client_credentials"], "confidential": true});
-    let r = client.post(app.url("/admin/clients")).bearer_auth(&user).json(&body).send().await.unwrap();
+    let r = client
+        .post(app.url("/admin/clients"))
+        .bearer_auth(&user)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     let admin = app.admin_token("root2@example.com").await;
     let (id, secret) = app.register_client(&admin, body).await;
     assert!(secret.is_some());
-    let listed = client.get(app.url("/admin/clients")).bearer_auth(&admin).send().await.unwrap().text().await.unwrap();
+    let listed = client
+        .get(app.url("/admin/clients"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(listed.contains(&id));
-    assert!(!listed.contains(secret.as_deref().unwrap()), "secret shown once only");
+    assert!(
+        !listed.contains(secret.as_deref().unwrap()),
+        "secret shown once only"
+    );
     let invalid = client
         .post(app.url("/admin/clients"))
         .bearer_auth(&admin)
@@ -356,8 +541,18 @@ async fn admin_endpoints_for_clients_need_a_platform_admin(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(mass.status(), 422);
-    let deleted = client.delete(app.url(&format!("/admin/clients/{id}"))).bearer_auth(&admin).send().await.unwrap();
+    let deleted = client
+        .delete(app.url(&format!("/admin/clients/{id}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.status(), 204);
-    let again = client.delete(app.url(&format!("/admin/clients/{id}"))).bearer_auth(&admin).send().await.unwrap();
+    let again = client
+        .delete(app.url(&format!("/admin/clients/{id}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 404);
 }
