@@ -9,9 +9,11 @@ pub mod middleware;
 pub mod oauth_error;
 pub mod openapi;
 pub mod problem;
+pub mod rate_limit;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -49,6 +51,11 @@ pub fn app(state: AppState) -> Router {
     ];
     let body_limit = state.settings.body_limit;
     let timeout = state.settings.request_timeout;
+    // Fails closed: a malformed origin (refused at config load anyway) means no CORS at all.
+    let cors = middleware::cors::layer(&state.settings.cors_origins).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "CORS disabled");
+        None
+    });
     let api = Router::new()
         .merge(routes::health::router())
         .merge(routes::auth::router())
@@ -60,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::orgs::router())
         .merge(routes::documents::router())
         .merge(routes::authz::router())
+        .merge(routes::audit::router())
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn(middleware::metrics::track));
     let docs: Router<AppState> = SwaggerUi::new("/docs")
@@ -79,10 +87,12 @@ pub fn app(state: AppState) -> Router {
                     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
                 }))
                 .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(axum::middleware::from_fn(middleware::request_meta::scope))
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     middleware::security_headers::security_headers,
                 ))
+                .option_layer(cors)
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::limits::limit_headers))
                 .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
                 .layer(DefaultBodyLimit::max(body_limit)),
@@ -94,6 +104,17 @@ pub fn app(state: AppState) -> Router {
 pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
+    tls: Option<tls::RustlsConfig>,
+}
+
+/// The state with HSTS forced on: a server speaking TLS always sends it
+fn with_hsts(mut state: AppState) -> AppState {
+    if !state.settings.hsts {
+        let mut settings = (*state.settings).clone();
+        settings.hsts = true;
+        state.settings = std::sync::Arc::new(settings);
+    }
+    state
 }
 
 impl Application {
@@ -103,7 +124,31 @@ impl Application {
         Ok(Self {
             listener,
             router: app(state),
+            tls: None,
         })
+    }
+
+    /// Binds `addr` and serves HTTPS with `tls` (HSTS on)
+    pub async fn bind_tls(
+        addr: SocketAddr,
+        state: AppState,
+        tls: tls::RustlsConfig,
+    ) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        Ok(Self::from_listener_tls(listener, state, tls))
+    }
+
+    /// Serves HTTPS with `tls` on an already bound listener (HSTS on)
+    pub fn from_listener_tls(
+        listener: tokio::net::TcpListener,
+        state: AppState,
+        tls: tls::RustlsConfig,
+    ) -> Self {
+        Self {
+            listener,
+            router: app(with_hsts(state)),
+            tls: Some(tls),
+        }
     }
 
     /// Serves on an already bound listener (tests bind first to learn their URL)
@@ -111,6 +156,7 @@ impl Application {
         Self {
             listener,
             router: app(state),
+            tls: None,
         }
     }
 
@@ -124,6 +170,9 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        if let Some(tls) = self.tls {
+            return serve_tls(self.listener, self.router, tls, shutdown).await;
+        }
         axum::serve(
             self.listener,
             self.router
@@ -132,4 +181,27 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await
     }
+}
+
+/// How long in-flight HTTPS requests may take to finish after the shutdown signal
+const TLS_DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// HTTPS through axum-server: rustls handshake, then the same router with `ConnectInfo`
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    tls: tls::RustlsConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let handle = axum_server::Handle::<SocketAddr>::new();
+    let signal = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        signal.graceful_shutdown(Some(TLS_DRAIN));
+    });
+    axum_server::Server::<SocketAddr>::from_listener(listener)
+        .acceptor(axum_server::tls_rustls::RustlsAcceptor::new(tls))
+        .handle(handle)
+        .serve(router.into_make_service_with_connect_info::<SocketAddr>())
+        .await
 }

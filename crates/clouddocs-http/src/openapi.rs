@@ -3,7 +3,9 @@
 use utoipa::OpenApi;
 
 use crate::dto;
-use crate::routes::{admin, api_keys, auth, authz, clients, documents, health, me, oauth, orgs};
+use crate::routes::{
+    admin, api_keys, audit, auth, authz, clients, documents, health, me, oauth, orgs,
+};
 
 /// The API description served at `/openapi.json` and browsable at `/docs`
 #[derive(OpenApi)]
@@ -22,6 +24,7 @@ use crate::routes::{admin, api_keys, auth, authz, clients, documents, health, me
         documents::post_document, documents::get_documents, documents::get_document,
         documents::patch_document, documents::delete_document, documents::put_share, documents::delete_share,
         authz::post_check, authz::get_policies, authz::put_policies,
+        audit::get_audit, audit::get_audit_verify,
     ),
     components(schemas(
         dto::RegisterRequest, dto::LoginRequest, dto::LoginResponse, dto::UpdateMeRequest,
@@ -37,6 +40,7 @@ use crate::routes::{admin, api_keys, auth, authz, clients, documents, health, me
         (name = "admin", description = "Platform administration"),
         (name = "orgs", description = "Organizations and membership"),
         (name = "documents", description = "Documents and sharing"),
+        (name = "audit", description = "The tamper-evident audit log"),
         (name = "authz", description = "Authorization as a service"),
         (name = "oauth", description = "OAuth 2.0 / OpenID Connect provider"),
         (name = "operations", description = "Health and metrics"),

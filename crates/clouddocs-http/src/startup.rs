@@ -6,7 +6,7 @@ use clouddocs_auth::password::PasswordHasher;
 use clouddocs_service::tokens::{KeyManager, TokenConfig};
 use clouddocs_service::{ServiceConfig, Services};
 use clouddocs_store::Db;
-use clouddocs_store::ephemeral::{Denylist, RedisDenylist, SqlDenylist};
+use clouddocs_store::ephemeral::{Denylist, RedisDenylist, RedisRateLimiter, SqlDenylist};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{AppState, HttpSettings, middleware};
@@ -28,7 +28,8 @@ pub struct ServerSettings {
     pub tokens: TokenConfig,
     /// Secret the signing keys are sealed with
     pub secret: SecretString,
-    /// Redis for the shared denylist; the SQL database when absent
+    /// Redis for the shared denylist and rate limits; the SQL database and process memory
+    /// when absent
     pub redis_url: Option<String>,
 }
 
@@ -66,6 +67,13 @@ pub async fn build_state(settings: &ServerSettings) -> anyhow::Result<AppState> 
         Some(url) => Arc::new(RedisDenylist::connect(url).await?),
         None => Arc::new(SqlDenylist::new(db.clone())),
     };
+    let brute_force = match &settings.redis_url {
+        Some(url) => crate::rate_limit::BruteForce::new(
+            Arc::new(RedisRateLimiter::connect(url).await?),
+            settings.http.rate_limits.clone(),
+        ),
+        None => crate::rate_limit::BruteForce::in_memory(settings.http.rate_limits.clone()),
+    };
     let policy = Arc::new(load_policy(&db).await?);
     let svc = Services::new(
         db,
@@ -82,6 +90,7 @@ pub async fn build_state(settings: &ServerSettings) -> anyhow::Result<AppState> 
         svc,
         settings: Arc::new(settings.http.clone()),
         metrics: middleware::metrics::handle(),
+        brute_force,
     })
 }
 

@@ -21,6 +21,10 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
     /// Origins allowed by CORS (none by default)
     pub cors_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` is believed (none by default)
+    pub trusted_proxies: crate::rate_limit::TrustedProxies,
+    /// Brute-force limits of the credential endpoints
+    pub rate_limits: crate::rate_limit::RateLimitSettings,
 }
 
 impl Default for HttpSettings {
@@ -32,6 +36,8 @@ impl Default for HttpSettings {
             header_limit: 16 * 1024,
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
+            trusted_proxies: crate::rate_limit::TrustedProxies::default(),
+            rate_limits: crate::rate_limit::RateLimitSettings::default(),
         }
     }
 }
@@ -56,4 +62,6 @@ pub struct AppState {
     pub settings: Arc<HttpSettings>,
     /// Prometheus metrics
     pub metrics: PrometheusHandle,
+    /// Per-address and per-account limits on the credential endpoints
+    pub brute_force: crate::rate_limit::BruteForce,
 }

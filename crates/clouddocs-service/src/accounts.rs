@@ -7,6 +7,7 @@ use clouddocs_store::sql::{sessions, users};
 use clouddocs_store::{StoreError, sql::users::UserRow};
 use serde::Serialize;
 
+use crate::audit::{Entry, record};
 use crate::{ServiceError, Services, ValidationError, millis, now_ms};
 
 /// A user as any response may show it: never the password hash
@@ -100,6 +101,13 @@ impl Services {
             }
             Err(other) => return Err(other.into()),
         }
+        record(
+            &mut tx,
+            Entry::success("user.register")
+                .actor(&row.id)
+                .target(format!("user:{}", row.id)),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         tracing::info!(user_id = %row.id, "account registered");
         Ok(User::from(&row))
@@ -133,7 +141,15 @@ impl Services {
                 }
                 Ok(row)
             }
-            _ => Err(ServiceError::InvalidCredentials),
+            (row, _) => {
+                let mut entry = Entry::failure("auth.login")
+                    .detail(serde_json::json!({"reason": "invalid credentials"}));
+                if let Some(row) = row {
+                    entry = entry.target(format!("user:{}", row.id));
+                }
+                self.audit(entry).await?;
+                Err(ServiceError::InvalidCredentials)
+            }
         }
     }
 
@@ -160,8 +176,16 @@ impl Services {
             ip,
             user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
         };
-        let mut conn = self.db.acquire().await?;
-        sessions::insert(&mut conn, &session).await?;
+        let mut tx = self.db.begin().await?;
+        sessions::insert(&mut tx, &session).await?;
+        record(
+            &mut tx,
+            Entry::success("auth.login")
+                .actor(&row.id)
+                .target(format!("session:{}", session.id)),
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
         tracing::info!(user_id = %row.id, session_id = %session.id, "login succeeded");
         Ok(LoginOutcome {
             user: User::from(&row),
@@ -189,6 +213,13 @@ impl Services {
         let id = principal.user_id.to_string();
         let mut tx = self.db.begin().await?;
         users::set_display_name(&mut tx, &id, display_name.as_str(), now_ms()).await?;
+        record(
+            &mut tx,
+            Entry::success("user.update")
+                .by(principal)
+                .target(format!("user:{id}")),
+        )
+        .await?;
         let row = users::find(&mut tx, &id)
             .await?
             .ok_or(ServiceError::NotFound)?;
@@ -219,7 +250,15 @@ impl Services {
             .await?
         {
             Verification::Valid { .. } => {}
-            Verification::Invalid => return Err(ServiceError::WrongCurrentPassword),
+            Verification::Invalid => {
+                self.audit(
+                    Entry::failure("user.password_change")
+                        .by(principal)
+                        .target(format!("user:{id}")),
+                )
+                .await?;
+                return Err(ServiceError::WrongCurrentPassword);
+            }
         }
         let local_part = row.email.split('@').next().unwrap_or_default();
         check_strength(
@@ -231,6 +270,14 @@ impl Services {
         let mut tx = self.db.begin().await?;
         users::set_password_hash(&mut tx, &id, &hash, now_ms()).await?;
         let ended = sessions::delete_all_for_user(&mut tx, &id, keep_session).await?;
+        record(
+            &mut tx,
+            Entry::success("user.password_change")
+                .by(principal)
+                .target(format!("user:{id}"))
+                .detail(serde_json::json!({"sessions_ended": ended})),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.revoke_user_tokens(&id, "password changed").await?;
         tracing::info!(user_id = %id, sessions_ended = ended, "password changed");

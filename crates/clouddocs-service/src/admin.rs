@@ -4,6 +4,7 @@ use clouddocs_domain::Principal;
 use clouddocs_store::StoreError;
 use clouddocs_store::sql::{api_keys, sessions, users};
 
+use crate::audit::{Entry, record};
 use crate::{ServiceError, Services, User, now_ms};
 
 impl Services {
@@ -33,12 +34,25 @@ impl Services {
         user_id: &str,
     ) -> Result<User, ServiceError> {
         if !principal.is_platform_admin() {
+            self.audit(
+                Entry::denied("user.disable")
+                    .by(principal)
+                    .target(format!("user:{user_id}")),
+            )
+            .await?;
             return Err(ServiceError::Forbidden("platform admin only"));
         }
         let mut tx = self.db.begin().await?;
         users::set_disabled(&mut tx, user_id, true, now_ms()).await?;
         sessions::delete_all_for_user(&mut tx, user_id, None).await?;
         api_keys::revoke_all_for_user(&mut tx, user_id, now_ms()).await?;
+        record(
+            &mut tx,
+            Entry::success("user.disable")
+                .by(principal)
+                .target(format!("user:{user_id}")),
+        )
+        .await?;
         let row = users::find(&mut tx, user_id)
             .await?
             .ok_or(ServiceError::NotFound)?;

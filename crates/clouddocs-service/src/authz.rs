@@ -6,6 +6,7 @@ use clouddocs_store::StoreError;
 use clouddocs_store::sql::policies::{self, PolicySetRow};
 use clouddocs_store::sql::{documents, users};
 
+use crate::audit::{Entry, record};
 use crate::documents::document_facts;
 use crate::orgs::user_facts;
 use crate::{ServiceError, Services, now_ms};
@@ -173,13 +174,30 @@ impl Services {
         }
         // Validate first on a scratch engine so a failure never touches the active set.
         let scratch = clouddocs_authz::PolicyEngine::default_set()?;
-        scratch.replace_with_schema(schema_extension, policies_src)?;
+        if let Err(err) = scratch.replace_with_schema(schema_extension, policies_src) {
+            self.audit(
+                Entry::failure("policy.update")
+                    .by(caller)
+                    .target("policies")
+                    .detail(serde_json::json!({"error": err.to_string()})),
+            )
+            .await?;
+            return Err(err.into());
+        }
         let row = PolicySetRow {
             id: uuid::Uuid::now_v7().to_string(),
             policies: policies_src.to_owned(),
             schema_extension: schema_extension.to_owned(),
         };
         let mut tx = self.db.begin().await.map_err(ServiceError::from)?;
+        record(
+            &mut tx,
+            Entry::success("policy.update")
+                .by(caller)
+                .target(format!("policy_set:{}", row.id))
+                .detail(serde_json::json!({"policy_ids": policy_ids(policies_src), "bytes": policies_src.len()})),
+        )
+        .await?;
         policies::insert(&mut tx, &row, Some(&caller.user_id.to_string()), now_ms())
             .await
             .map_err(ServiceError::from)?;
@@ -206,4 +224,12 @@ impl Services {
         }
         Ok(())
     }
+}
+
+/// The `@id("…")` annotations of a policy text, for the audit record
+fn policy_ids(src: &str) -> Vec<String> {
+    src.split("@id(\"")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('"').map(|(id, _)| id.to_owned()))
+        .collect()
 }

@@ -10,6 +10,7 @@ use clouddocs_store::sql::{orgs, users};
 use clouddocs_store::{Conn, StoreError};
 use serde::Serialize;
 
+use crate::audit::{Entry, record};
 use crate::orgs::principal_facts;
 use crate::{ServiceError, Services, ValidationError, now_ms};
 
@@ -146,6 +147,25 @@ impl Services {
         Ok(decision)
     }
 
+    /// Records a policy denial (in its own transaction) and returns the error to answer
+    async fn refuse(
+        &self,
+        principal: &Principal,
+        action: &'static str,
+        doc: &DocumentRow,
+        decision: Decision,
+    ) -> ServiceError {
+        let entry = Entry::denied("permission.denied")
+            .by(principal)
+            .target(format!("document:{}", doc.id))
+            .org(&doc.org_id)
+            .detail(serde_json::json!({"action": action, "policies": decision.policies, "reasons": decision.reasons}));
+        match self.audit(entry).await {
+            Ok(()) => ServiceError::Denied(decision),
+            Err(err) => err,
+        }
+    }
+
     /// Loads a document the caller may read, or `NotFound` (identical for missing and hidden)
     async fn readable(
         &self,
@@ -199,6 +219,14 @@ impl Services {
             now_ms(),
         );
         documents::insert(&mut tx, &row).await?;
+        record(
+            &mut tx,
+            Entry::success("document.create")
+                .by(principal)
+                .target(format!("document:{}", row.id))
+                .org(&row.org_id),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(Document::from(&row))
     }
@@ -230,7 +258,10 @@ impl Services {
             .decide_document(&mut tx, principal, DocAction::Update, &doc)
             .await?;
         if !decision.allowed {
-            return Err(ServiceError::Denied(decision));
+            drop(tx);
+            return Err(self
+                .refuse(principal, "document.update", &doc, decision)
+                .await);
         }
         if let Some(t) = title {
             doc.title = t;
@@ -243,6 +274,14 @@ impl Services {
         }
         let now = now_ms();
         documents::update(&mut tx, &doc, now).await?;
+        record(
+            &mut tx,
+            Entry::success("document.update")
+                .by(principal)
+                .target(format!("document:{}", doc.id))
+                .org(&doc.org_id),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         doc.updated_at = now;
         Ok(Document::from(&doc))
@@ -260,9 +299,20 @@ impl Services {
             .decide_document(&mut tx, principal, DocAction::Delete, &doc)
             .await?;
         if !decision.allowed {
-            return Err(ServiceError::Denied(decision));
+            drop(tx);
+            return Err(self
+                .refuse(principal, "document.delete", &doc, decision)
+                .await);
         }
         documents::delete(&mut tx, &doc.id).await?;
+        record(
+            &mut tx,
+            Entry::success("document.delete")
+                .by(principal)
+                .target(format!("document:{}", doc.id))
+                .org(&doc.org_id),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
@@ -288,12 +338,24 @@ impl Services {
             .decide_document(&mut tx, principal, DocAction::Share, &doc)
             .await?;
         if !decision.allowed {
-            return Err(ServiceError::Denied(decision));
+            drop(tx);
+            return Err(self
+                .refuse(principal, "document.share", &doc, decision)
+                .await);
         }
         if users::find(&mut tx, user_id).await?.is_none() {
             return Err(ServiceError::NotFound);
         }
         documents::upsert_share(&mut tx, &doc.id, user_id, role, now_ms()).await?;
+        record(
+            &mut tx,
+            Entry::success("document.share")
+                .by(principal)
+                .target(format!("document:{}", doc.id))
+                .org(&doc.org_id)
+                .detail(serde_json::json!({"user": user_id, "role": role})),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
@@ -311,11 +373,23 @@ impl Services {
             .decide_document(&mut tx, principal, DocAction::Share, &doc)
             .await?;
         if !decision.allowed {
-            return Err(ServiceError::Denied(decision));
+            drop(tx);
+            return Err(self
+                .refuse(principal, "document.unshare", &doc, decision)
+                .await);
         }
         if !documents::delete_share(&mut tx, &doc.id, user_id).await? {
             return Err(ServiceError::NotFound);
         }
+        record(
+            &mut tx,
+            Entry::success("document.unshare")
+                .by(principal)
+                .target(format!("document:{}", doc.id))
+                .org(&doc.org_id)
+                .detail(serde_json::json!({"user": user_id})),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }

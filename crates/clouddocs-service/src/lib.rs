@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+pub mod audit;
 pub mod authz;
 mod documents;
 mod error;

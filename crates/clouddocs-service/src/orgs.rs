@@ -7,6 +7,7 @@ use clouddocs_store::sql::orgs::{self, MemberRow, MyOrgRow, OrgRow};
 use clouddocs_store::sql::users;
 use clouddocs_store::{Conn, StoreError};
 
+use crate::audit::{Entry, record};
 use crate::{ServiceError, Services, ValidationError, now_ms};
 
 /// Loads the principal's facts for one org: only the membership a decision needs
@@ -86,6 +87,14 @@ impl Services {
             now,
         )
         .await?;
+        record(
+            &mut tx,
+            Entry::success("org.create")
+                .by(principal)
+                .target(format!("org:{}", org.id))
+                .org(&org.id),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(MyOrgRow {
             id: org.id,
@@ -113,6 +122,27 @@ impl Services {
             return Err(ServiceError::NotFound);
         }
         Ok(orgs::list_members(&mut conn, org_id).await?)
+    }
+
+    /// Records a refused membership change (denials only; a hidden org stays a plain 404)
+    async fn refuse_manage(
+        &self,
+        principal: &Principal,
+        org_id: &str,
+        err: ServiceError,
+    ) -> ServiceError {
+        if !matches!(err, ServiceError::Forbidden(_)) {
+            return err;
+        }
+        let entry = Entry::denied("permission.denied")
+            .by(principal)
+            .target(format!("org:{org_id}"))
+            .org(org_id)
+            .detail(serde_json::json!({"action": "manage_users"}));
+        match self.audit(entry).await {
+            Ok(()) => err,
+            Err(audit_err) => audit_err,
+        }
     }
 
     async fn authorize_manage_users(
@@ -144,8 +174,13 @@ impl Services {
     ) -> Result<MemberRow, ServiceError> {
         let role = parse_role(role)?;
         let mut tx = self.db.begin().await?;
-        self.authorize_manage_users(&mut tx, principal, org_id)
-            .await?;
+        if let Err(err) = self
+            .authorize_manage_users(&mut tx, principal, org_id)
+            .await
+        {
+            drop(tx);
+            return Err(self.refuse_manage(principal, org_id, err).await);
+        }
         let user = users::find(&mut tx, user_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
@@ -158,6 +193,15 @@ impl Services {
         }
         let now = now_ms();
         orgs::upsert_member(&mut tx, org_id, user_id, role.as_str(), now).await?;
+        record(
+            &mut tx,
+            Entry::success("org.member_put")
+                .by(principal)
+                .target(format!("user:{user_id}"))
+                .org(org_id)
+                .detail(serde_json::json!({"role": role.as_str(), "previous": current})),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(MemberRow {
             user_id: user.id,
@@ -176,8 +220,13 @@ impl Services {
         user_id: &str,
     ) -> Result<(), ServiceError> {
         let mut tx = self.db.begin().await?;
-        self.authorize_manage_users(&mut tx, principal, org_id)
-            .await?;
+        if let Err(err) = self
+            .authorize_manage_users(&mut tx, principal, org_id)
+            .await
+        {
+            drop(tx);
+            return Err(self.refuse_manage(principal, org_id, err).await);
+        }
         let current = orgs::role_of(&mut tx, org_id, user_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
@@ -185,6 +234,14 @@ impl Services {
             return Err(ServiceError::Conflict("an org needs at least one admin"));
         }
         orgs::delete_member(&mut tx, org_id, user_id).await?;
+        record(
+            &mut tx,
+            Entry::success("org.member_remove")
+                .by(principal)
+                .target(format!("user:{user_id}"))
+                .org(org_id),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }

@@ -5,6 +5,7 @@ use clouddocs_domain::{AuthMethod, Principal, Scopes, SessionId, UserId};
 use clouddocs_store::sql::{sessions, users};
 use serde::Serialize;
 
+use crate::audit::{Entry, record};
 use crate::{ServiceError, Services, millis, now_ms};
 
 /// Activity is written back at most this often, to keep reads cheap
@@ -94,12 +95,21 @@ impl Services {
         principal: &Principal,
         session_id: &str,
     ) -> Result<(), ServiceError> {
-        let mut conn = self.db.acquire().await?;
-        if sessions::delete(&mut conn, &principal.user_id.to_string(), session_id).await? {
-            Ok(())
-        } else {
-            Err(ServiceError::NotFound)
+        let mut tx = self.db.begin().await?;
+        if !sessions::delete(&mut tx, &principal.user_id.to_string(), session_id).await? {
+            return Err(ServiceError::NotFound);
         }
+        record(
+            &mut tx,
+            Entry::success("session.revoke")
+                .by(principal)
+                .target(format!("session:{session_id}")),
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(clouddocs_store::StoreError::from)?;
+        Ok(())
     }
 
     /// The caller's live sessions

@@ -24,10 +24,20 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrat
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// The SQL database: a pool and the backend it talks to
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    url: String,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL is left out: it may carry a password.
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Db {
@@ -62,7 +72,11 @@ impl Db {
             });
         }
         let pool = pool.connect_with(options).await?;
-        let db = Self { pool, backend };
+        let db = Self {
+            pool,
+            backend,
+            url: url.to_owned(),
+        };
         db.migrate().await?;
         Ok(db)
     }
@@ -76,6 +90,11 @@ impl Db {
             sqlx::migrate::MigrateError::Execute(inner) => StoreError::from(inner),
             other => StoreError::Corrupt(format!("migration failed: {other}")),
         })
+    }
+
+    /// The URL the pool connects to (may hold credentials: never log it)
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// The backend in use

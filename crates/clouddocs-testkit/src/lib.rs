@@ -69,6 +69,26 @@ impl TestApp {
         backend: Backend,
         adjust: impl FnOnce(&mut ServerSettings),
     ) -> Option<Self> {
+        Self::spawn_inner(backend, None, adjust).await
+    }
+
+    /// Like [`TestApp::spawn_with`], serving HTTPS with the built-in TLS: the PEM `cert` and
+    /// `key` are written to the temporary directory and loaded as `serve --tls-cert --tls-key`
+    /// does. `base` is `https://127.0.0.1:PORT`, so the certificate needs that IP address.
+    pub async fn spawn_tls_with(
+        backend: Backend,
+        cert_pem: &str,
+        key_pem: &str,
+        adjust: impl FnOnce(&mut ServerSettings),
+    ) -> Option<Self> {
+        Self::spawn_inner(backend, Some((cert_pem, key_pem)), adjust).await
+    }
+
+    async fn spawn_inner(
+        backend: Backend,
+        tls_pem: Option<(&str, &str)>,
+        adjust: impl FnOnce(&mut ServerSettings),
+    ) -> Option<Self> {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let tmp = tempfile::tempdir().expect("temporary directory");
         let (url, pg) = match backend {
@@ -103,7 +123,9 @@ impl TestApp {
         let mut settings = ServerSettings::new(url);
         settings.max_connections = 8;
         settings.http.dev = true;
-        settings.tokens.issuer = format!("http://{addr}");
+        let scheme = if tls_pem.is_some() { "https" } else { "http" };
+        settings.tokens.issuer = format!("{scheme}://{addr}");
+        settings.http.hsts = tls_pem.is_some();
         if backend == Backend::PostgresRedis {
             let Ok(redis) = std::env::var("CLOUDDOCS_TEST_REDIS_URL") else {
                 eprintln!("skipped: CLOUDDOCS_TEST_REDIS_URL is not set, Redis tests did not run");
@@ -111,17 +133,44 @@ impl TestApp {
             };
             settings.redis_url = Some(redis);
         }
+        // Brute-force limits far above what any test does from 127.0.0.1; the rate-limit
+        // tests lower them. A fresh key prefix keeps parallel tests apart in a shared Redis.
+        let generous = clouddocs_http::rate_limit::Limit {
+            burst: 1_000_000,
+            per_seconds: 1,
+        };
+        let limits = &mut settings.http.rate_limits;
+        limits.login_per_ip = generous;
+        limits.token_per_ip = generous;
+        limits.register_per_ip = generous;
+        limits.per_account = generous;
+        limits.lockout_threshold = 1_000_000;
+        limits.key_prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
         adjust(&mut settings);
         let state = build_state(&settings)
             .await
             .expect("build application state");
-        let app = Application::from_listener(listener, state.clone());
+        let app = match tls_pem {
+            Some((cert, key)) => {
+                let files = clouddocs_http::tls::TlsFiles {
+                    cert: tmp.path().join("cert.pem"),
+                    key: tmp.path().join("key.pem"),
+                };
+                std::fs::write(&files.cert, cert).expect("write certificate");
+                std::fs::write(&files.key, key).expect("write key");
+                let tls = clouddocs_http::tls::load(&files)
+                    .await
+                    .expect("load TLS certificate and key");
+                Application::from_listener_tls(listener, state.clone(), tls)
+            }
+            None => Application::from_listener(listener, state.clone()),
+        };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {
             let _ = rx.await;
         }));
         Some(Self {
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{addr}"),
             addr,
             state,
             backend,

@@ -61,6 +61,15 @@ pub(crate) enum Command {
     /// Manage signing keys
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Recompute the hash chain and name the first broken or missing link (exit 1 if broken)
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +86,35 @@ pub(crate) struct ServeArgs {
     /// Send HSTS (set when a TLS-terminating proxy is in front)
     #[arg(long, env = "CLOUDDOCS_BEHIND_TLS", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub(crate) behind_tls: Option<bool>,
+    /// Serve HTTPS with this PEM certificate chain (needs `--tls-key`; turns HSTS on)
+    #[arg(long, env = "CLOUDDOCS_TLS_CERT")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// PEM private key for `--tls-cert`
+    #[arg(long, env = "CLOUDDOCS_TLS_KEY")]
+    pub(crate) tls_key: Option<PathBuf>,
+    /// Origins allowed by CORS, comma-separated and exact (`https://app.example.com`);
+    /// none by default, so cross-origin browsers are refused
+    #[arg(long, env = "CLOUDDOCS_CORS_ORIGINS", value_delimiter = ',')]
+    pub(crate) cors_origins: Option<Vec<String>>,
+    /// Proxies whose `X-Forwarded-For` is believed, comma-separated CIDR networks
+    /// (`10.0.0.0/8,::1/128`); none by default, so the TCP peer is the client
+    #[arg(long, env = "CLOUDDOCS_TRUSTED_PROXIES")]
+    pub(crate) trusted_proxies: Option<String>,
+    /// Login and token attempts per client address, `BURST/SECONDS` [default: 20/60]
+    #[arg(long, env = "CLOUDDOCS_LOGIN_LIMIT")]
+    pub(crate) login_limit: Option<String>,
+    /// Login and `password` grant attempts per account, `BURST/SECONDS` [default: 10/60]
+    #[arg(long, env = "CLOUDDOCS_ACCOUNT_LIMIT")]
+    pub(crate) account_limit: Option<String>,
+    /// Registrations per client address, `BURST/SECONDS` [default: 10/3600]
+    #[arg(long, env = "CLOUDDOCS_REGISTER_LIMIT")]
+    pub(crate) register_limit: Option<String>,
+    /// Consecutive failures that lock an account [default: 5]
+    #[arg(long, env = "CLOUDDOCS_LOCKOUT_THRESHOLD")]
+    pub(crate) lockout_threshold: Option<u32>,
+    /// First lock in seconds, doubling with each further failure up to 15 minutes [default: 30]
+    #[arg(long, env = "CLOUDDOCS_LOCKOUT_BASE_SECS")]
+    pub(crate) lockout_base_secs: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clouddocs_auth::jwt::SigningAlgorithm;
+use clouddocs_http::rate_limit::{Limit, RateLimitSettings, TrustedProxies};
+use clouddocs_http::tls::TlsFiles;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -26,6 +28,22 @@ struct FileConfig {
     jwt_alg: Option<String>,
     bind: Option<SocketAddr>,
     behind_tls: Option<bool>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    cors_origins: Option<Vec<String>>,
+    trusted_proxies: Option<String>,
+    rate_limits: Option<FileRateLimits>,
+}
+
+/// `[rate_limits]` of the settings file
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRateLimits {
+    login_limit: Option<String>,
+    account_limit: Option<String>,
+    register_limit: Option<String>,
+    lockout_threshold: Option<u32>,
+    lockout_base_secs: Option<u64>,
 }
 
 /// The effective configuration
@@ -39,6 +57,14 @@ pub(crate) struct Config {
     pub(crate) json_logs: bool,
     pub(crate) bind: SocketAddr,
     pub(crate) behind_tls: bool,
+    /// Built-in TLS: certificate and key, both or neither
+    pub(crate) tls: Option<TlsFiles>,
+    /// Exact origins allowed by CORS (empty: no CORS)
+    pub(crate) cors_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` is believed
+    pub(crate) trusted_proxies: TrustedProxies,
+    /// Brute-force limits of the credential endpoints
+    pub(crate) rate_limits: RateLimitSettings,
     pub(crate) public_url: String,
     pub(crate) jwt_alg: SigningAlgorithm,
 }
@@ -113,11 +139,27 @@ pub(crate) fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Re
         .and_then(|s| s.bind)
         .or(file.bind)
         .unwrap_or(default_bind);
+    let tls = tls_files(
+        serve.and_then(|s| s.tls_cert.clone()).or(file.tls_cert),
+        serve.and_then(|s| s.tls_key.clone()).or(file.tls_key),
+    )?;
+    let cors_origins = serve
+        .and_then(|s| s.cors_origins.clone())
+        .or(file.cors_origins)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| o.trim().to_owned())
+        .filter(|o| !o.is_empty())
+        .collect::<Vec<_>>();
+    for origin in &cors_origins {
+        clouddocs_http::middleware::cors::parse_origin(origin)?;
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let public_url = global
         .public_url
         .clone()
         .or(file.public_url)
-        .unwrap_or_else(|| format!("http://{bind}"))
+        .unwrap_or_else(|| format!("{scheme}://{bind}"))
         .trim_end_matches('/')
         .to_owned();
     if !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
@@ -134,7 +176,14 @@ pub(crate) fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Re
         .map_err(|_| {
             anyhow::anyhow!("jwt algorithm must be one of `EdDSA`, `ES256`, `RS256`, `HS256`")
         })?;
+    let (trusted_proxies, rate_limits) = brute_force_settings(
+        serve,
+        file.trusted_proxies,
+        file.rate_limits.unwrap_or_default(),
+    )?;
     Ok(Config {
+        trusted_proxies,
+        rate_limits,
         data_dir,
         database_url,
         redis_url: global.redis_url.clone().or(file.redis_url),
@@ -144,11 +193,85 @@ pub(crate) fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Re
         bind,
         public_url,
         jwt_alg,
+        tls,
+        cors_origins,
         behind_tls: serve
             .and_then(|s| s.behind_tls)
             .or(file.behind_tls)
             .unwrap_or(false),
     })
+}
+
+/// Built-in TLS needs both a certificate and its key
+fn tls_files(cert: Option<PathBuf>, key: Option<PathBuf>) -> anyhow::Result<Option<TlsFiles>> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert, key })),
+        (None, None) => Ok(None),
+        (Some(_), None) => bail!("a TLS certificate was given without its key: set --tls-key too"),
+        (None, Some(_)) => bail!("a TLS key was given without its certificate: set --tls-cert too"),
+    }
+}
+
+/// Trusted proxies and rate limits: flag or env, else the file, else the defaults
+fn brute_force_settings(
+    serve: Option<&ServeArgs>,
+    file_proxies: Option<String>,
+    file: FileRateLimits,
+) -> anyhow::Result<(TrustedProxies, RateLimitSettings)> {
+    let proxies = serve
+        .and_then(|s| s.trusted_proxies.clone())
+        .or(file_proxies)
+        .unwrap_or_default();
+    let proxies = TrustedProxies::parse_list(&proxies).context("invalid trusted proxies")?;
+    let mut limits = RateLimitSettings::default();
+    let pick = |flag: Option<&String>, file: Option<String>, name: &str, default: Limit| {
+        flag.cloned()
+            .or(file)
+            .map_or(Ok(default), |v| parse_limit(&v, name))
+    };
+    limits.login_per_ip = pick(
+        serve.and_then(|s| s.login_limit.as_ref()),
+        file.login_limit,
+        "login limit",
+        limits.login_per_ip,
+    )?;
+    limits.token_per_ip = limits.login_per_ip;
+    limits.per_account = pick(
+        serve.and_then(|s| s.account_limit.as_ref()),
+        file.account_limit,
+        "account limit",
+        limits.per_account,
+    )?;
+    limits.register_per_ip = pick(
+        serve.and_then(|s| s.register_limit.as_ref()),
+        file.register_limit,
+        "register limit",
+        limits.register_per_ip,
+    )?;
+    if let Some(n) = serve
+        .and_then(|s| s.lockout_threshold)
+        .or(file.lockout_threshold)
+    {
+        limits.lockout_threshold = n;
+    }
+    if let Some(n) = serve
+        .and_then(|s| s.lockout_base_secs)
+        .or(file.lockout_base_secs)
+    {
+        limits.lockout_base_secs = n;
+    }
+    Ok((proxies, limits))
+}
+
+/// `BURST/SECONDS`, e.g. `20/60`
+fn parse_limit(value: &str, name: &str) -> anyhow::Result<Limit> {
+    let parsed = value
+        .split_once('/')
+        .and_then(|(b, s)| Some((b.trim().parse().ok()?, s.trim().parse().ok()?)));
+    match parsed {
+        Some((burst, per_seconds)) => Ok(Limit { burst, per_seconds }),
+        None => bail!("{name} must be `BURST/SECONDS` such as `20/60`, not `{value}`"),
+    }
 }
 
 /// Refuses a missing, short or well-known secret outside `--dev`
@@ -197,5 +320,64 @@ mod tests {
             validate_secret(Some("Zq8!pL2#vN7@xR4$tW9%kM3^bH6&cJ1*".to_owned()), false).is_ok()
         );
         assert!(validate_secret(None, true).is_ok());
+    }
+
+    fn dev_global() -> GlobalArgs {
+        GlobalArgs {
+            dev: Some(true),
+            database_url: Some("sqlite::memory:".to_owned()),
+            ..GlobalArgs::default()
+        }
+    }
+
+    #[test]
+    fn tls_needs_both_certificate_and_key() {
+        let global = dev_global();
+        let cert_only = ServeArgs {
+            tls_cert: Some(PathBuf::from("cert.pem")),
+            ..ServeArgs::default()
+        };
+        let err = load(&global, Some(&cert_only)).expect_err("a certificate without key");
+        assert!(err.to_string().contains("without its key"), "{err}");
+        let key_only = ServeArgs {
+            tls_key: Some(PathBuf::from("key.pem")),
+            ..ServeArgs::default()
+        };
+        assert!(load(&global, Some(&key_only)).is_err());
+        let both = ServeArgs {
+            tls_cert: Some(PathBuf::from("cert.pem")),
+            tls_key: Some(PathBuf::from("key.pem")),
+            ..ServeArgs::default()
+        };
+        let config = load(&global, Some(&both)).expect("certificate and key");
+        assert!(config.tls.is_some());
+        assert!(config.public_url.starts_with("https://"));
+        let plain = load(&global, Some(&ServeArgs::default())).expect("plain HTTP");
+        assert!(plain.tls.is_none());
+        assert!(plain.public_url.starts_with("http://"));
+    }
+
+    #[test]
+    fn cors_origins_must_be_exact() {
+        let global = dev_global();
+        let ok = ServeArgs {
+            cors_origins: Some(vec![
+                "https://a.example".to_owned(),
+                " https://b.example:8443".to_owned(),
+            ]),
+            ..ServeArgs::default()
+        };
+        let config = load(&global, Some(&ok)).expect("exact origins");
+        assert_eq!(
+            config.cors_origins,
+            ["https://a.example", "https://b.example:8443"]
+        );
+        for bad in ["*", "https://a.example/", "a.example"] {
+            let args = ServeArgs {
+                cors_origins: Some(vec![bad.to_owned()]),
+                ..ServeArgs::default()
+            };
+            assert!(load(&global, Some(&args)).is_err(), "{bad} accepted");
+        }
     }
 }

@@ -13,7 +13,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
     let serve_args = match &cli.command {
         cli::Command::Serve(args) => Some(args),
-        cli::Command::Users(_) | cli::Command::Keys(_) => None,
+        cli::Command::Users(_) | cli::Command::Keys(_) | cli::Command::Audit(_) => None,
     };
     let config = config::load(&cli.global, serve_args)?;
     init_tracing(config.json_logs);
@@ -21,6 +21,7 @@ async fn main() -> anyhow::Result<()> {
         cli::Command::Serve(_) => commands::serve::run(config).await,
         cli::Command::Users(cmd) => commands::users::run(config, cmd).await,
         cli::Command::Keys(cli::KeysCommand::Rotate) => commands::keys::rotate(config).await,
+        cli::Command::Audit(cli::AuditCommand::Verify) => commands::audit::verify(config).await,
     }
 }
 

@@ -7,11 +7,12 @@ use axum::routing::post;
 use axum::{Json, Router};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use clouddocs_domain::{AuthMethod, DisplayName, Email, Password};
-use clouddocs_service::{NewAccount, ValidationError};
+use clouddocs_service::{NewAccount, ServiceError, ValidationError};
 
 use crate::dto::{LoginRequest, LoginResponse, RegisterRequest, UserResponse};
 use crate::extract::{ApiJson, Authenticated, ClientMeta, JsonOrForm};
 use crate::problem::{ApiError, ApiResult};
+use crate::rate_limit::Endpoint;
 use crate::state::{AppState, HttpSettings};
 
 /// `/auth/*`
@@ -34,11 +35,17 @@ fn validation(err: impl Into<ValidationError>) -> ApiError {
         (status = 201, body = UserResponse, description = "Account created"),
         (status = 409, description = "Email already registered"),
         (status = 422, description = "Invalid email, weak or breached password, unknown field"),
+        (status = 429, description = "Too many registrations from this address; see `Retry-After`"),
     ))]
 pub async fn post_register(
     State(state): State<AppState>,
+    client: ClientMeta,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<UserResponse>)> {
+    state
+        .brute_force
+        .check_ip(Endpoint::Register, client.addr)
+        .await?;
     let account = NewAccount {
         email: Email::parse(&body.email).map_err(validation)?,
         password: Password::parse(&body.password).map_err(validation)?,
@@ -64,7 +71,10 @@ pub(crate) fn session_cookie(
 
 /// Sign in with email and password (JSON or form); sets the session cookie.
 ///
-/// Unknown email and wrong password get the same answer in the same time.
+/// Unknown email and wrong password get the same answer in the same time. Attempts are
+/// limited per address and per account, and repeated failures lock the account: while
+/// limited or locked every attempt, even with the right password, gets 429 with
+/// `Retry-After`.
 ///
 /// **Permissions**: anyone.
 #[utoipa::path(post, path = "/auth/login", tag = "accounts", request_body = LoginRequest,
@@ -72,16 +82,26 @@ pub(crate) fn session_cookie(
         (status = 200, body = LoginResponse, description = "Signed in; session cookie set"),
         (status = 401, description = "Invalid email or password"),
         (status = 422, description = "Malformed body"),
+        (status = 429, description = "Too many attempts or account locked; see `Retry-After`"),
     ))]
 pub async fn post_login(
     State(state): State<AppState>,
     client: ClientMeta,
     JsonOrForm(body): JsonOrForm<LoginRequest>,
 ) -> ApiResult<Response> {
-    let outcome = state
+    let guard = &state.brute_force;
+    guard.check_ip(Endpoint::Login, client.addr).await?;
+    guard.check_account(&body.email).await?;
+    let result = state
         .svc
         .login(&body.email, &body.password, client.ip, client.user_agent)
-        .await?;
+        .await;
+    match &result {
+        Ok(_) => guard.succeeded(&body.email).await,
+        Err(ServiceError::InvalidCredentials) => guard.failed(&body.email).await,
+        Err(_) => {}
+    }
+    let outcome = result?;
     let max_age = i64::try_from(state.svc.config().session_absolute.as_secs()).unwrap_or(i64::MAX);
     let cookie = session_cookie(&state.settings, outcome.session_token, max_age);
     let mut headers = HeaderMap::new();
@@ -117,6 +137,15 @@ pub async fn post_logout(
     } = &auth.principal.method
     {
         state.svc.revoke_access_token(jti, *expires_at).await?;
+        state
+            .svc
+            .audit(
+                clouddocs_service::audit::Entry::success("token.revoke")
+                    .by(&auth.principal)
+                    .target(format!("jti:{jti}"))
+                    .detail(serde_json::json!({"via": "logout"})),
+            )
+            .await?;
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let cleared = session_cookie(&state.settings, String::new(), 0);

@@ -11,8 +11,9 @@ use clouddocs_store::sql::clients::ClientRow;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::extract::client_credentials;
+use crate::extract::{ClientMeta, client_credentials};
 use crate::oauth_error::OAuthResponseError;
+use crate::rate_limit::Endpoint;
 use crate::state::AppState;
 
 /// `/oauth/*` and `/.well-known/*`
@@ -115,18 +116,32 @@ fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, OAuthErro
 ///
 /// **Permissions**: anyone holding a grant; confidential clients authenticate with
 /// `client_secret_basic` or `client_secret_post`.
+///
+/// Requests are limited per address, and `password` grants per account with the lockout
+/// of `/auth/login`. RFC 6749 has no error code for this, so a refusal is HTTP 429 with
+/// `Retry-After` and `{"error": "invalid_request", "error_description": "too many
+/// attempts, retry later"}`.
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Tokens issued"),
         (status = 400, description = "invalid_request, invalid_grant, invalid_scope, unauthorized_client or unsupported_grant_type"),
         (status = 401, description = "invalid_client"),
+        (status = 429, description = "Too many attempts or account locked (`invalid_request`); see `Retry-After`"),
     ))]
 pub async fn post_token(
     State(state): State<AppState>,
+    client_meta: ClientMeta,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthResponseError> {
+    if let Err(refused) = state
+        .brute_force
+        .check_ip(Endpoint::Token, client_meta.addr)
+        .await
+    {
+        return Ok(refused.into_oauth_response());
+    }
     let form: TokenForm = parse_form(&headers, &body)?;
     let client = optional_client(
         &state,
@@ -140,10 +155,20 @@ pub async fn post_token(
         "password" => {
             let username = required(form.username.as_deref(), "username")?;
             let password = required(form.password.as_deref(), "password")?;
-            state
+            let guard = &state.brute_force;
+            if let Err(refused) = guard.check_account(username).await {
+                return Ok(refused.into_oauth_response());
+            }
+            let result = state
                 .svc
                 .password_grant(username, password, form.scope.as_deref(), client.as_ref())
-                .await?
+                .await;
+            match &result {
+                Ok(_) => guard.succeeded(username).await,
+                Err(OAuthError::InvalidGrant(_)) => guard.failed(username).await,
+                Err(_) => {}
+            }
+            result?
         }
         "refresh_token" => {
             let refresh = required(form.refresh_token.as_deref(), "refresh_token")?;
@@ -156,7 +181,8 @@ pub async fn post_token(
             let client = client.ok_or(OAuthError::InvalidClient)?;
             state
                 .svc
-                .client_credentials_grant(&client, form.scope.as_deref())?
+                .client_credentials_grant(&client, form.scope.as_deref())
+                .await?
         }
         other => {
             return Err(OAuthError::UnsupportedGrantType(other.chars().take(64).collect()).into());

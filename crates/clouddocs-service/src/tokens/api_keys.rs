@@ -8,6 +8,7 @@ use clouddocs_store::sql::users;
 use serde::Serialize;
 
 use super::user_scopes;
+use crate::audit::{Entry, record};
 use crate::{ServiceError, Services, ValidationError, now_ms};
 
 /// The key prefix every CloudDocs API key starts with
@@ -117,8 +118,19 @@ impl Services {
             last_used_at: None,
             revoked_at: None,
         };
-        let mut conn = self.db.acquire().await?;
-        api_keys::insert(&mut conn, &row).await?;
+        let mut tx = self.db.begin().await?;
+        api_keys::insert(&mut tx, &row).await?;
+        record(
+            &mut tx,
+            Entry::success("api_key.create")
+                .by(principal)
+                .target(format!("api_key:{}", row.id))
+                .detail(serde_json::json!({"name": row.name, "scopes": row.scopes, "prefix": row.prefix})),
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(clouddocs_store::StoreError::from)?;
         tracing::info!(user_id = %row.user_id, key_id = %row.id, "api key created");
         Ok(NewApiKey {
             id: row.id.clone(),
@@ -143,13 +155,22 @@ impl Services {
         principal: &Principal,
         id: &str,
     ) -> Result<(), ServiceError> {
-        let mut conn = self.db.acquire().await?;
-        if api_keys::revoke(&mut conn, &principal.user_id.to_string(), id, now_ms()).await? {
-            tracing::info!(key_id = %id, "api key revoked");
-            Ok(())
-        } else {
-            Err(ServiceError::NotFound)
+        let mut tx = self.db.begin().await?;
+        if !api_keys::revoke(&mut tx, &principal.user_id.to_string(), id, now_ms()).await? {
+            return Err(ServiceError::NotFound);
         }
+        record(
+            &mut tx,
+            Entry::success("api_key.revoke")
+                .by(principal)
+                .target(format!("api_key:{id}")),
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(clouddocs_store::StoreError::from)?;
+        tracing::info!(key_id = %id, "api key revoked");
+        Ok(())
     }
 
     /// Resolves an `X-API-Key`; `None` for anything unknown, revoked, expired or disabled

@@ -5,6 +5,7 @@ use clouddocs_domain::{Principal, Scopes};
 use clouddocs_store::sql::clients::{self, ClientRow};
 use serde::Serialize;
 
+use crate::audit::{Entry, record};
 use crate::{ServiceError, Services, ValidationError, now_ms};
 
 /// Grant types a client may be registered for
@@ -173,8 +174,18 @@ impl Services {
             new.confidential,
             now_ms(),
         );
-        let mut conn = self.db.acquire().await?;
-        clients::insert(&mut conn, &row).await?;
+        let mut tx = self.db.begin().await?;
+        clients::insert(&mut tx, &row).await?;
+        record(
+            &mut tx,
+            Entry::success("client.create")
+                .by(principal)
+                .target(format!("client:{id}")),
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(clouddocs_store::StoreError::from)?;
         tracing::info!(client_id = %id, "oauth client registered");
         Ok(RegisteredClient {
             client_id: id,
@@ -200,11 +211,20 @@ impl Services {
     /// Deletes a client. **Permissions**: platform admins.
     pub async fn delete_client(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
         require_admin(principal)?;
-        let mut conn = self.db.acquire().await?;
-        if clients::delete(&mut conn, id).await? {
-            Ok(())
-        } else {
-            Err(ServiceError::NotFound)
+        let mut tx = self.db.begin().await?;
+        if !clients::delete(&mut tx, id).await? {
+            return Err(ServiceError::NotFound);
         }
+        record(
+            &mut tx,
+            Entry::success("client.delete")
+                .by(principal)
+                .target(format!("client:{id}")),
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(clouddocs_store::StoreError::from)?;
+        Ok(())
     }
 }

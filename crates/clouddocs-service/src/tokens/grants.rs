@@ -12,6 +12,7 @@ use clouddocs_store::sql::users::UserRow;
 use serde::Serialize;
 
 use super::{AccessClaims, family_key, jti_key, user_scopes};
+use crate::audit::{Entry, record};
 use crate::{ServiceError, Services, millis, now_ms};
 
 /// An RFC 6749 error: `error` code and a safe description
@@ -189,6 +190,14 @@ impl Services {
             now,
         )
         .await?;
+        record(
+            &mut tx,
+            Entry::success("token.issue")
+                .actor(&user.id)
+                .target(format!("family:{}", family.id))
+                .detail(serde_json::json!({"scope": scopes.to_string(), "client_id": client_id})),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         let roles = if user.platform_admin() {
             vec!["platform_admin".to_owned()]
@@ -295,6 +304,13 @@ impl Services {
             drop(tx);
             self.revoke_family(&presented.family_id, "refresh token reuse")
                 .await?;
+            self.audit(
+                Entry::failure("token.reuse")
+                    .actor(&presented.user_id)
+                    .target(format!("family:{}", presented.family_id))
+                    .detail(serde_json::json!({"family_revoked": true})),
+            )
+            .await?;
             tracing::warn!(family = %presented.family_id, user_id = %presented.user_id, "refresh token reuse: family revoked");
             return Err(OAuthError::InvalidGrant(
                 "refresh token was already used; the session is revoked",
@@ -309,6 +325,13 @@ impl Services {
         )
         .await?;
         let user = clouddocs_store::sql::users::find(&mut tx, &presented.user_id).await?;
+        record(
+            &mut tx,
+            Entry::success("token.refresh")
+                .actor(&presented.user_id)
+                .target(format!("family:{}", presented.family_id)),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         let Some(user) = user.filter(|u| !u.disabled()) else {
             return Err(OAuthError::InvalidGrant(
@@ -339,7 +362,7 @@ impl Services {
     }
 
     /// `grant_type=client_credentials`: a token whose subject is the client itself
-    pub fn client_credentials_grant(
+    pub async fn client_credentials_grant(
         &self,
         client: &ClientRow,
         scope: Option<&str>,
@@ -364,6 +387,15 @@ impl Services {
             Vec::new(),
             true,
         )?;
+        self.audit(
+            Entry::success("token.issue")
+                .actor(&client.id)
+                .target(format!("client:{}", client.id))
+                .detail(
+                    serde_json::json!({"scope": scopes.to_string(), "grant": "client_credentials"}),
+                ),
+        )
+        .await?;
         Ok(TokenResponse {
             access_token,
             token_type: "bearer",
@@ -488,6 +520,12 @@ impl Services {
             if found.client_id.as_deref() == Some(client.id.as_str()) {
                 self.revoke_family(&found.family_id, "revoked by client")
                     .await?;
+                self.audit(
+                    Entry::success("token.revoke")
+                        .actor(&client.id)
+                        .target(format!("family:{}", found.family_id)),
+                )
+                .await?;
             }
             return Ok(());
         }
@@ -498,6 +536,12 @@ impl Services {
             && claims.client_id.as_deref() == Some(client.id.as_str())
         {
             self.revoke_access_token(&claims.jti, claims.exp).await?;
+            self.audit(
+                Entry::success("token.revoke")
+                    .actor(&client.id)
+                    .target(format!("jti:{}", claims.jti)),
+            )
+            .await?;
         }
         Ok(())
     }

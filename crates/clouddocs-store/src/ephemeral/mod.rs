@@ -1,9 +1,12 @@
 //! Short-lived shared state: the token denylist. In the SQL database by default, in Redis
 //! when configured, so that every node behind a load balancer sees the same revocations.
+//! Rate-limit counters ([`RateLimiter`]) live in process memory or in Redis.
 
+mod rate_limit;
 mod redis;
 mod sql;
 
+pub use self::rate_limit::{LockState, RateLimitConfig, RateLimiter, RedisRateLimiter, Verdict};
 pub use self::redis::RedisDenylist;
 pub use self::sql::SqlDenylist;
 

@@ -1,6 +1,7 @@
 //! Portable SQL queries, one module per aggregate. Times are unix milliseconds.
 
 pub mod api_keys;
+pub mod audit;
 pub mod clients;
 pub mod denylist;
 pub mod documents;

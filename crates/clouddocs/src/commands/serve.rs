@@ -9,7 +9,11 @@ pub(crate) fn settings(config: &Config) -> ServerSettings {
     let mut settings = ServerSettings::new(config.database_url.clone());
     settings.http = HttpSettings {
         dev: config.dev,
-        hsts: config.behind_tls,
+        // HSTS whenever browsers reach us over TLS: built in, or terminated by a proxy
+        hsts: config.behind_tls || config.tls.is_some(),
+        cors_origins: config.cors_origins.clone(),
+        trusted_proxies: config.trusted_proxies.clone(),
+        rate_limits: config.rate_limits.clone(),
         ..HttpSettings::default()
     };
     settings.tokens.issuer = config.public_url.clone();
@@ -33,8 +37,19 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!(data_dir = %config.data_dir.display(), "starting");
     let state = build_state(&settings(&config)).await?;
-    let app = Application::bind(config.bind, state.clone()).await?;
-    tracing::info!(address = %app.local_addr()?, "listening");
+    let app = match &config.tls {
+        Some(files) => {
+            let tls = clouddocs_http::tls::load(files).await?;
+            Application::bind_tls(config.bind, state.clone(), tls).await?
+        }
+        None => Application::bind(config.bind, state.clone()).await?,
+    };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(address = %app.local_addr()?, scheme, "listening");
     app.run_until(shutdown_signal()).await?;
     state.svc.db().close().await;
     tracing::info!("stopped");
@@ -67,4 +82,48 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown signal received, draining");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::cli::{GlobalArgs, ServeArgs};
+
+    fn http_settings(serve: &ServeArgs) -> HttpSettings {
+        let global = GlobalArgs {
+            dev: Some(true),
+            database_url: Some("sqlite::memory:".to_owned()),
+            ..GlobalArgs::default()
+        };
+        let config = crate::config::load(&global, Some(serve)).expect("configuration");
+        settings(&config).http
+    }
+
+    #[test]
+    fn hsts_only_when_browsers_reach_us_over_tls() {
+        assert!(!http_settings(&ServeArgs::default()).hsts);
+        let behind_tls = ServeArgs {
+            behind_tls: Some(true),
+            ..ServeArgs::default()
+        };
+        assert!(http_settings(&behind_tls).hsts);
+        let built_in = ServeArgs {
+            tls_cert: Some(PathBuf::from("cert.pem")),
+            tls_key: Some(PathBuf::from("key.pem")),
+            ..ServeArgs::default()
+        };
+        assert!(http_settings(&built_in).hsts);
+    }
+
+    #[test]
+    fn cors_origins_reach_the_http_settings() {
+        let serve = ServeArgs {
+            cors_origins: Some(vec!["https://a.example".to_owned()]),
+            ..ServeArgs::default()
+        };
+        assert_eq!(http_settings(&serve).cors_origins, ["https://a.example"]);
+        assert!(http_settings(&ServeArgs::default()).cors_origins.is_empty());
+    }
 }

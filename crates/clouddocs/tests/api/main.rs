@@ -10,6 +10,7 @@
 
 mod accounts;
 mod admin;
+mod audit;
 mod authz_service;
 mod bola;
 mod documents;
@@ -20,3 +21,4 @@ mod listing;
 mod policy_table;
 mod sessions;
 mod tokens;
+mod transport;
