@@ -145,6 +145,7 @@ impl TestApp {
         limits.register_per_ip = generous;
         limits.per_account = generous;
         limits.lockout_threshold = 1_000_000;
+        limits.failure_window_secs = 300;
         limits.key_prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
         adjust(&mut settings);
         let state = build_state(&settings)

@@ -133,7 +133,7 @@ impl Services {
         VerifyOptions::new(self.tokens.issuer.clone(), [self.tokens.audience.clone()])
     }
 
-    fn sign_access(
+    pub(crate) fn sign_access(
         &self,
         sub: &str,
         scopes: &Scopes,

@@ -10,6 +10,7 @@ use clouddocs_auth::jwt::{
     JwtError, KeyMaterial, KeyRing, MasterKey, SigningAlgorithm, StoredKey, VerifyOptions,
 };
 use clouddocs_store::sql::keys::{self, SigningKeyRow};
+use clouddocs_store::sql::oidc as keys_oidc;
 use clouddocs_store::{Db, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -27,6 +28,9 @@ pub struct KeyManager {
     /// Retired keys stay verifiable this long (the longest token lifetime)
     keep_retired: Duration,
     ring: RwLock<Arc<KeyRing>>,
+    /// RS256 ring that signs OpenID Connect ID tokens only (the OIDC default algorithm,
+    /// always available whatever the access-token algorithm)
+    id_ring: RwLock<Arc<KeyRing>>,
     last_reload: std::sync::Mutex<Instant>,
 }
 
@@ -88,12 +92,14 @@ impl KeyManager {
                     })?
             }
         };
+        let id_ring = load_id_ring(&db, &master).await?;
         Ok(Self {
             db,
             master,
             algorithm,
             keep_retired,
             ring: RwLock::new(Arc::new(ring)),
+            id_ring: RwLock::new(Arc::new(id_ring)),
             last_reload: std::sync::Mutex::new(Instant::now()),
         })
     }
@@ -112,6 +118,12 @@ impl KeyManager {
             match self.ring.write() {
                 Ok(mut guard) => *guard = Arc::new(ring),
                 Err(poisoned) => *poisoned.into_inner() = Arc::new(ring),
+            }
+        }
+        if let Some(id_ring) = build_id_ring(&self.db, &self.master).await? {
+            match self.id_ring.write() {
+                Ok(mut guard) => *guard = Arc::new(id_ring),
+                Err(poisoned) => *poisoned.into_inner() = Arc::new(id_ring),
             }
         }
         Ok(())
@@ -154,10 +166,68 @@ impl KeyManager {
         }
     }
 
-    /// The public JWKS document
-    pub fn jwks(&self) -> serde_json::Value {
-        self.ring().jwks()
+    /// The ID-token (RS256) ring
+    pub fn id_ring(&self) -> Arc<KeyRing> {
+        match self.id_ring.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
+
+    /// Signs ID-token claims with the current RS256 ID-token key
+    pub fn sign_id_token<C: Serialize>(&self, claims: &C) -> Result<String, ServiceError> {
+        self.id_ring().sign(claims).map_err(jwt_err)
+    }
+
+    /// The public JWKS document: access-token keys, then the ID-token keys
+    pub fn jwks(&self) -> serde_json::Value {
+        let mut jwks = self.ring().jwks();
+        let id_keys = self.id_ring().jwks();
+        if let (Some(keys), Some(more)) = (
+            jwks.get_mut("keys").and_then(serde_json::Value::as_array_mut),
+            id_keys.get("keys").and_then(serde_json::Value::as_array),
+        ) {
+            keys.extend(more.iter().cloned());
+        }
+        jwks
+    }
+}
+
+/// The ID-token ring, generating its first RS256 key on first start
+async fn load_id_ring(db: &Db, master: &MasterKey) -> Result<KeyRing, ServiceError> {
+    if let Some(ring) = build_id_ring(db, master).await? {
+        return Ok(ring);
+    }
+    let material = KeyMaterial::generate(SigningAlgorithm::Rs256).map_err(jwt_err)?;
+    let row = to_row(&material.to_stored(master).map_err(jwt_err)?);
+    {
+        let mut conn = db.acquire().await?;
+        keys_oidc::insert_id_token_key(&mut conn, &row).await?;
+    }
+    tracing::info!(kid = %row.kid, "ID-token signing key generated");
+    build_id_ring(db, master).await?.ok_or_else(|| {
+        ServiceError::Unexpected(anyhow::anyhow!("no ID-token key after generating one"))
+    })
+}
+
+async fn build_id_ring(db: &Db, master: &MasterKey) -> Result<Option<KeyRing>, ServiceError> {
+    let rows = {
+        let mut conn = db.acquire().await?;
+        keys_oidc::list_id_token_keys(&mut conn).await?
+    };
+    let Some(current) = rows.last() else {
+        return Ok(None);
+    };
+    let current_kid = current.kid.clone();
+    let mut materials = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut stored = from_row(row)?;
+        stored.retired_at = None;
+        materials.push(stored.open(master).map_err(jwt_err)?);
+    }
+    KeyRing::new(materials.iter(), &current_kid)
+        .map(Some)
+        .map_err(jwt_err)
 }
 
 async fn build_ring(

@@ -30,6 +30,8 @@ pub struct TokenConfig {
     pub refresh_family_ttl: Duration,
     /// Algorithm of newly generated signing keys
     pub algorithm: SigningAlgorithm,
+    /// Lifetime of an OAuth authorization code (60 seconds)
+    pub auth_code_ttl: Duration,
 }
 
 impl TokenConfig {
@@ -41,6 +43,7 @@ impl TokenConfig {
             access_ttl: Duration::from_secs(15 * 60),
             refresh_family_ttl: Duration::from_secs(30 * 24 * 60 * 60),
             algorithm: SigningAlgorithm::EdDsa,
+            auth_code_ttl: Duration::from_secs(60),
         }
     }
 }

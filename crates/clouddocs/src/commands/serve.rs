@@ -36,12 +36,14 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     tracing::info!(data_dir = %config.data_dir.display(), "starting");
+    // Certificate problems fail the start before the database is touched
+    let tls = match &config.tls {
+        Some(files) => Some(clouddocs_http::tls::load(files).await?),
+        None => None,
+    };
     let state = build_state(&settings(&config)).await?;
-    let app = match &config.tls {
-        Some(files) => {
-            let tls = clouddocs_http::tls::load(files).await?;
-            Application::bind_tls(config.bind, state.clone(), tls).await?
-        }
+    let app = match tls {
+        Some(tls) => Application::bind_tls(config.bind, state.clone(), tls).await?,
         None => Application::bind(config.bind, state.clone()).await?,
     };
     let scheme = if config.tls.is_some() {

@@ -19,6 +19,7 @@ mod interop;
 mod jwt_attacks;
 mod listing;
 mod policy_table;
+mod rate_limit;
 mod sessions;
 mod tokens;
 mod transport;

@@ -1,0 +1,344 @@
+//! Brute-force defences: per-address and per-account limits, exponential lockout, 429 with
+//! `Retry-After`, atomic counters in memory and in Redis, and trusted proxies.
+
+use std::time::Duration;
+
+use clouddocs_http::rate_limit::{Limit, TrustedProxies};
+use clouddocs_http::startup::ServerSettings;
+use clouddocs_testkit::{Backend, PASSWORD, TestApp};
+use serde_json::{Value, json};
+
+const WRONG: &str = "wrong-violet-staple-00";
+const HOUR: u32 = 3600;
+
+/// Runs `scenario(backend)` as one test per backend: in-process counters on SQLite and
+/// PostgreSQL, Redis counters on PostgreSQL + Redis
+macro_rules! every_limiter {
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            mod $scenario {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$scenario(clouddocs_testkit::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$scenario(clouddocs_testkit::Backend::Postgres).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres_redis() {
+                    super::$scenario(clouddocs_testkit::Backend::PostgresRedis).await;
+                }
+            }
+        )+
+    };
+}
+
+every_limiter!(
+    repeated_wrong_passwords_lock_the_account_and_the_right_password_waits_for_the_lock,
+    a_hundred_parallel_wrong_passwords_get_no_more_guesses_than_the_limit,
+    the_password_grant_is_locked_like_login_with_an_oauth_error,
+);
+
+/// One lock of 1 s after 3 consecutive failures; no other limit in the way
+fn quick_lockout(settings: &mut ServerSettings) {
+    let limits = &mut settings.http.rate_limits;
+    limits.lockout_threshold = 3;
+    limits.lockout_base_secs = 1;
+    limits.lockout_max_secs = 1;
+}
+
+fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+async fn login_status(app: &TestApp, email: &str, password: &str) -> u16 {
+    app.login(&reqwest::Client::new(), email, password)
+        .await
+        .status()
+        .as_u16()
+}
+
+async fn registered(app: &TestApp, email: &str) {
+    let response = app.register(&reqwest::Client::new(), email, PASSWORD).await;
+    assert_eq!(response.status(), 201, "registering {email}");
+}
+
+async fn repeated_wrong_passwords_lock_the_account_and_the_right_password_waits_for_the_lock(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn_with(backend, quick_lockout).await else {
+        return;
+    };
+    registered(&app, "locked@example.com").await;
+    for _ in 0..3 {
+        assert_eq!(login_status(&app, "locked@example.com", WRONG).await, 401);
+    }
+
+    let wrong = app
+        .login(&reqwest::Client::new(), "Locked@Example.com", WRONG)
+        .await;
+    let right = app
+        .login(&reqwest::Client::new(), "locked@example.com", PASSWORD)
+        .await;
+
+    assert_eq!(wrong.status(), 429);
+    assert!(retry_after(&wrong) >= 1);
+    assert_eq!(wrong.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        right.status(),
+        429,
+        "no oracle: the right password is refused too"
+    );
+    assert!(retry_after(&right) >= 1);
+    assert!(right.headers().get("set-cookie").is_none());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        login_status(&app, "locked@example.com", PASSWORD).await,
+        200,
+        "the lock has ended"
+    );
+}
+
+async fn a_hundred_parallel_wrong_passwords_get_no_more_guesses_than_the_limit(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.http.rate_limits.per_account = Limit {
+            burst: 5,
+            per_seconds: HOUR,
+        };
+    })
+    .await
+    else {
+        return;
+    };
+    registered(&app, "target@example.com").await;
+    let client = reqwest::Client::new();
+
+    let mut attempts = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let client = client.clone();
+        let url = app.url("/auth/login");
+        attempts.spawn(async move {
+            client
+                .post(url)
+                .json(&json!({"email": "target@example.com", "password": WRONG}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let statuses: Vec<u16> = attempts.join_all().await;
+
+    let guesses = statuses.iter().filter(|s| **s != 429).count();
+    assert_eq!(guesses, 5, "statuses: {statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 401 || *s == 429));
+}
+
+async fn the_password_grant_is_locked_like_login_with_an_oauth_error(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, quick_lockout).await else {
+        return;
+    };
+    registered(&app, "grant@example.com").await;
+    for _ in 0..3 {
+        let response = app.password_grant("grant@example.com", WRONG, "").await;
+        assert_eq!(response.status(), 400);
+    }
+
+    let right = app.password_grant("grant@example.com", PASSWORD, "").await;
+    let login = login_status(&app, "grant@example.com", PASSWORD).await;
+
+    assert_eq!(right.status(), 429);
+    assert!(retry_after(&right) >= 1);
+    assert_eq!(right.headers()["cache-control"], "no-store");
+    let body: Value = right.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(body["error_description"], "too many attempts, retry later");
+    assert_eq!(login, 429, "login and the password grant share the lock");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = app.password_grant("grant@example.com", PASSWORD, "").await;
+    assert_eq!(after.status(), 200, "the lock has ended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_sharing_one_redis_enforce_one_limit_between_them() {
+    let prefix = format!("two-nodes-{}:", uuid_like());
+    let configure = |s: &mut ServerSettings| {
+        s.http.rate_limits.key_prefix.clone_from(&prefix);
+        s.http.rate_limits.per_account = Limit {
+            burst: 6,
+            per_seconds: HOUR,
+        };
+    };
+    let Some(a) = TestApp::spawn_with(Backend::PostgresRedis, configure).await else {
+        return;
+    };
+    let Some(b) = TestApp::spawn_with(Backend::PostgresRedis, configure).await else {
+        return;
+    };
+    let client = reqwest::Client::new();
+
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let url = if i % 2 == 0 {
+            a.url("/auth/login")
+        } else {
+            b.url("/auth/login")
+        };
+        let client = client.clone();
+        attempts.spawn(async move {
+            client
+                .post(url)
+                .json(&json!({"email": "shared@example.com", "password": WRONG}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let statuses: Vec<u16> = attempts.join_all().await;
+
+    let guesses = statuses.iter().filter(|s| **s != 429).count();
+    assert_eq!(guesses, 6, "one limit across both servers: {statuses:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_sharing_one_redis_share_the_lockout() {
+    let prefix = format!("two-nodes-{}:", uuid_like());
+    let configure = |s: &mut ServerSettings| {
+        s.http.rate_limits.key_prefix.clone_from(&prefix);
+        s.http.rate_limits.lockout_threshold = 3;
+        s.http.rate_limits.lockout_base_secs = 60;
+    };
+    let Some(a) = TestApp::spawn_with(Backend::PostgresRedis, configure).await else {
+        return;
+    };
+    let Some(b) = TestApp::spawn_with(Backend::PostgresRedis, configure).await else {
+        return;
+    };
+    registered(&b, "roaming@example.com").await;
+
+    assert_eq!(login_status(&a, "roaming@example.com", WRONG).await, 401);
+    assert_eq!(login_status(&b, "roaming@example.com", WRONG).await, 401);
+    assert_eq!(login_status(&a, "roaming@example.com", WRONG).await, 401);
+    let right_on_b = b
+        .login(&reqwest::Client::new(), "roaming@example.com", PASSWORD)
+        .await;
+
+    assert_eq!(
+        right_on_b.status(),
+        429,
+        "failures on a lock the account on b"
+    );
+    assert!(retry_after(&right_on_b) > 30);
+}
+
+/// A unique suffix without naming a uuid crate in this test binary
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{nanos:x}-{:p}", &nanos)
+}
+
+fn per_ip_login_limit_of_three(settings: &mut ServerSettings) {
+    settings.http.rate_limits.login_per_ip = Limit {
+        burst: 3,
+        per_seconds: HOUR,
+    };
+}
+
+async fn login_from(app: &TestApp, email: &str, forwarded_for: &str) -> u16 {
+    reqwest::Client::new()
+        .post(app.url("/auth/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"email": email, "password": WRONG}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_from_an_untrusted_peer_cannot_dodge_the_per_address_limit() {
+    let app = TestApp::spawn_with(Backend::Sqlite, per_ip_login_limit_of_three)
+        .await
+        .unwrap();
+
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let email = format!("victim{i}@example.com");
+        statuses.push(login_from(&app, &email, &format!("198.51.100.{i}")).await);
+    }
+
+    assert_eq!(statuses, [401, 401, 401, 429, 429, 429]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_from_a_trusted_proxy_names_the_client() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        per_ip_login_limit_of_three(s);
+        s.http.trusted_proxies = TrustedProxies::parse_list("127.0.0.1/32").unwrap();
+    })
+    .await
+    .unwrap();
+
+    let mut first_client = Vec::new();
+    for i in 0..4 {
+        let email = format!("user{i}@example.com");
+        // A client-supplied hop on the left is not believed: the proxy appended the peer.
+        first_client.push(login_from(&app, &email, "6.6.6.6, 198.51.100.1").await);
+    }
+    let second_client = login_from(&app, "other@example.com", "198.51.100.2").await;
+    let behind_two_proxies = login_from(&app, "more@example.com", "203.0.113.9, 127.0.0.1").await;
+
+    assert_eq!(first_client, [401, 401, 401, 429]);
+    assert_eq!(second_client, 401, "another client has its own bucket");
+    assert_eq!(behind_two_proxies, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_and_the_token_endpoint_are_limited_per_address() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.http.rate_limits.register_per_ip = Limit {
+            burst: 2,
+            per_seconds: HOUR,
+        };
+        s.http.rate_limits.token_per_ip = Limit {
+            burst: 2,
+            per_seconds: HOUR,
+        };
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+
+    let first = app.register(&client, "r1@example.com", PASSWORD).await;
+    let second = app.register(&client, "r2@example.com", PASSWORD).await;
+    let third = app.register(&client, "r3@example.com", PASSWORD).await;
+    let mut refreshes = Vec::new();
+    for _ in 0..3 {
+        refreshes.push(app.refresh("not-a-refresh-token").await);
+    }
+
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (201, 201)
+    );
+    assert_eq!(third.status(), 429);
+    assert!(retry_after(&third) > 1);
+    assert_eq!(refreshes[0].status(), 400);
+    assert_eq!(refreshes[1].status(), 400);
+    assert_eq!(refreshes[2].status(), 429, "every grant counts per address");
+    assert!(retry_after(&refreshes[2]) > 1);
+}
