@@ -3,7 +3,11 @@
 //! is judged against this number.
 //!
 //!     cargo run --release -p clouddocs-auth --example argon2_ceiling -- [seconds] [threads]
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a measurement tool")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a measurement tool"
+)]
 
 use std::time::{Duration, Instant};
 
@@ -28,7 +32,12 @@ fn main() {
                 let mut n = 0u64;
                 while Instant::now() < deadline {
                     argon
-                        .hash_password_into_with_memory(b"bench-violet-staple", b"0123456789abcdef", &mut out, &mut memory)
+                        .hash_password_into_with_memory(
+                            b"bench-violet-staple",
+                            b"0123456789abcdef",
+                            &mut out,
+                            &mut memory,
+                        )
                         .unwrap();
                     n += 1;
                 }
@@ -39,5 +48,7 @@ fn main() {
     let total: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
     #[expect(clippy::cast_precision_loss, reason = "a rate for display")]
     let rate = total as f64 / seconds as f64;
-    println!("argon2id ceiling: {rate:.1} verifies/s on {threads} threads ({total} in {seconds} s)");
+    println!(
+        "argon2id ceiling: {rate:.1} verifies/s on {threads} threads ({total} in {seconds} s)"
+    );
 }

@@ -23,11 +23,18 @@ use criterion::{Criterion, criterion_group, criterion_main};
 const PASSWORD: &str = "bench-violet-staple-4711";
 
 fn hot_paths(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("bench.db").display()
+    );
     let state = rt.block_on(build_state(&ServerSettings::new(url))).unwrap();
-    let svc = state.svc.clone();
+    let svc = state.svc;
     rt.block_on(svc.register(
         NewAccount {
             email: Email::parse("bench@example.com").unwrap(),
@@ -37,10 +44,17 @@ fn hot_paths(c: &mut Criterion) {
         false,
     ))
     .unwrap();
-    let tokens = rt.block_on(svc.password_grant("bench@example.com", PASSWORD, None, None)).unwrap();
+    let tokens = rt
+        .block_on(svc.password_grant("bench@example.com", PASSWORD, None, None))
+        .unwrap();
 
     c.bench_function("bearer verification (EdDSA + denylist)", |b| {
-        b.iter(|| black_box(rt.block_on(svc.authenticate_bearer(&tokens.access_token)).unwrap()));
+        b.iter(|| {
+            black_box(
+                rt.block_on(svc.authenticate_bearer(&tokens.access_token))
+                    .unwrap(),
+            )
+        });
     });
 
     let principal = PrincipalFacts {
@@ -57,13 +71,20 @@ fn hot_paths(c: &mut Criterion) {
         editors: vec![],
     };
     c.bench_function("policy decision (default Cedar set)", |b| {
-        b.iter(|| black_box(svc.policy().decide_document(&principal, DocAction::Read, &doc)));
+        b.iter(|| {
+            black_box(
+                svc.policy()
+                    .decide_document(&principal, DocAction::Read, &doc),
+            )
+        });
     });
 
     let mut refresh = tokens.refresh_token.clone().unwrap();
     c.bench_function("refresh rotation (claim + new token + access JWT)", |b| {
         b.iter(|| {
-            let next = rt.block_on(svc.refresh_grant(&refresh, None, None)).unwrap();
+            let next = rt
+                .block_on(svc.refresh_grant(&refresh, None, None))
+                .unwrap();
             refresh = next.refresh_token.unwrap();
         });
     });
@@ -71,11 +92,23 @@ fn hot_paths(c: &mut Criterion) {
     let mut group = c.benchmark_group("password");
     group.sample_size(20);
     group.bench_function("login credential check (service)", |b| {
-        b.iter(|| black_box(rt.block_on(svc.verify_credentials("bench@example.com", PASSWORD)).unwrap()));
+        b.iter(|| {
+            black_box(
+                rt.block_on(svc.verify_credentials("bench@example.com", PASSWORD))
+                    .unwrap(),
+            )
+        });
     });
-    let hash = Argon2::default().hash_password(PASSWORD.as_bytes()).unwrap().to_string();
+    let hash = Argon2::default()
+        .hash_password(PASSWORD.as_bytes())
+        .unwrap()
+        .to_string();
     group.bench_function("raw Argon2id verify (m=19 MiB, t=2, p=1)", |b| {
-        b.iter(|| black_box(Argon2::default().verify_password(PASSWORD.as_bytes(), hash.as_str()).unwrap()));
+        b.iter(|| {
+            Argon2::default()
+                .verify_password(black_box(PASSWORD.as_bytes()), black_box(hash.as_str()))
+                .unwrap()
+        });
     });
     group.finish();
 }

@@ -184,7 +184,8 @@ impl KeyManager {
         let mut jwks = self.ring().jwks();
         let id_keys = self.id_ring().jwks();
         if let (Some(keys), Some(more)) = (
-            jwks.get_mut("keys").and_then(serde_json::Value::as_array_mut),
+            jwks.get_mut("keys")
+                .and_then(serde_json::Value::as_array_mut),
             id_keys.get("keys").and_then(serde_json::Value::as_array),
         ) {
             keys.extend(more.iter().cloned());

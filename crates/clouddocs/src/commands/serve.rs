@@ -128,4 +128,32 @@ mod tests {
         assert_eq!(http_settings(&serve).cors_origins, ["https://a.example"]);
         assert!(http_settings(&ServeArgs::default()).cors_origins.is_empty());
     }
+
+    #[test]
+    fn trusted_proxies_and_rate_limits_reach_the_http_settings() {
+        let serve = ServeArgs {
+            trusted_proxies: Some("10.0.0.0/8, ::1".to_owned()),
+            login_limit: Some("5/30".to_owned()),
+            lockout_threshold: Some(3),
+            ..ServeArgs::default()
+        };
+        let http = http_settings(&serve);
+        assert_eq!(http.trusted_proxies.networks().len(), 2);
+        assert_eq!(http.rate_limits.login_per_ip.burst, 5);
+        assert_eq!(http.rate_limits.token_per_ip.per_seconds, 30);
+        assert_eq!(http.rate_limits.lockout_threshold, 3);
+        let defaults = http_settings(&ServeArgs::default());
+        assert!(defaults.trusted_proxies.networks().is_empty());
+        assert_eq!(defaults.rate_limits.per_account.burst, 10);
+        let bad = ServeArgs {
+            trusted_proxies: Some("10.0.0.0/99".to_owned()),
+            ..ServeArgs::default()
+        };
+        let global = GlobalArgs {
+            dev: Some(true),
+            database_url: Some("sqlite::memory:".to_owned()),
+            ..GlobalArgs::default()
+        };
+        assert!(crate::config::load(&global, Some(&bad)).is_err());
+    }
 }
