@@ -8,6 +8,7 @@ pub mod extract;
 pub mod middleware;
 pub mod oauth_error;
 pub mod openapi;
+pub mod pages;
 pub mod problem;
 pub mod rate_limit;
 pub mod routes;
@@ -64,6 +65,8 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::api_keys::router())
         .merge(routes::clients::router())
         .merge(routes::oauth::router())
+        .merge(routes::oidc::router())
+        .merge(pages::router())
         .merge(routes::orgs::router())
         .merge(routes::documents::router())
         .merge(routes::authz::router())

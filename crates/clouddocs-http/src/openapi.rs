@@ -4,7 +4,7 @@ use utoipa::OpenApi;
 
 use crate::dto;
 use crate::routes::{
-    admin, api_keys, audit, auth, authz, clients, documents, health, me, oauth, orgs,
+    admin, api_keys, audit, auth, authz, clients, documents, health, me, oauth, oidc, orgs,
 };
 
 /// The API description served at `/openapi.json` and browsable at `/docs`
@@ -19,7 +19,7 @@ use crate::routes::{
         api_keys::post_api_key, api_keys::get_api_keys, api_keys::delete_api_key,
         clients::post_client, clients::get_clients, clients::delete_client,
         oauth::post_token, oauth::post_revoke, oauth::post_introspect, oauth::get_jwks,
-        oauth::get_openid_configuration,
+        oauth::get_openid_configuration, oidc::get_authorize, oidc::get_userinfo,
         orgs::post_org, orgs::get_orgs, orgs::get_members, orgs::put_member, orgs::delete_member,
         documents::post_document, documents::get_documents, documents::get_document,
         documents::patch_document, documents::delete_document, documents::put_share, documents::delete_share,

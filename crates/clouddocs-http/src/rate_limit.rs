@@ -275,8 +275,9 @@ impl BruteForce {
         }
     }
 
-    /// Records a wrong password (or unknown account); enough of them lock the account
-    pub async fn failed(&self, email: &str) {
+    /// Records a wrong password (or unknown account); enough of them lock the account, which
+    /// is returned (and audited as `auth.lockout`) so the lock is on record
+    pub async fn failed(&self, email: &str, svc: &clouddocs_service::Services) -> Option<u64> {
         let key = self.account_key(email);
         let cfg = self.config(self.settings.per_account);
         match self
@@ -286,9 +287,22 @@ impl BruteForce {
         {
             Ok(LockState::Locked { retry_after_secs }) => {
                 tracing::warn!(retry_after_secs, "account locked after repeated failures");
+                let entry = clouddocs_service::audit::Entry::failure("auth.lockout")
+                    .detail(serde_json::json!({"retry_after_secs": retry_after_secs}));
+                let entry = match clouddocs_domain::Email::parse(email) {
+                    Ok(e) => entry.target(format!("account:{e}")),
+                    Err(_) => entry,
+                };
+                if let Err(err) = svc.audit(entry).await {
+                    tracing::error!(error = %err, "cannot record a lockout");
+                }
+                Some(retry_after_secs)
             }
-            Ok(LockState::Open) => {}
-            Err(err) => tracing::error!(error = %err, "cannot record a failed attempt"),
+            Ok(LockState::Open) => None,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot record a failed attempt");
+                None
+            }
         }
     }
 

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod authz;
 mod documents;
 mod error;
+pub mod oauth;
 mod orgs;
 mod sessions;
 pub mod tokens;

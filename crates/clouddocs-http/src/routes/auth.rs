@@ -98,7 +98,9 @@ pub async fn post_login(
         .await;
     match &result {
         Ok(_) => guard.succeeded(&body.email).await,
-        Err(ServiceError::InvalidCredentials) => guard.failed(&body.email).await,
+        Err(ServiceError::InvalidCredentials) => {
+            guard.failed(&body.email, &state.svc).await;
+        }
         Err(_) => {}
     }
     let outcome = result?;

@@ -36,6 +36,12 @@ pub struct CreateClientRequest {
     pub scopes: Vec<String>,
     /// Whether the client keeps a secret
     pub confidential: bool,
+    /// A client of this deployment: its users skip the consent page
+    #[serde(default)]
+    pub first_party: bool,
+    /// ID-token signature algorithm: `RS256` (default) or `EdDSA`
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 /// Register an OAuth client; a confidential client's secret is shown once.
@@ -61,6 +67,8 @@ pub async fn post_client(
         grant_types: body.grant_types,
         scopes,
         confidential: body.confidential,
+        first_party: body.first_party,
+        id_token_alg: body.id_token_signed_response_alg,
     };
     Ok((
         StatusCode::CREATED,

@@ -46,6 +46,12 @@ pub struct TokenForm {
     pub client_id: Option<String>,
     /// Client secret (`client_secret_post`)
     pub client_secret: Option<String>,
+    /// The authorization code (`authorization_code` grant)
+    pub code: Option<String>,
+    /// The redirect URI of the authorization request (`authorization_code` grant)
+    pub redirect_uri: Option<String>,
+    /// The PKCE verifier (`authorization_code` grant)
+    pub code_verifier: Option<String>,
 }
 
 /// `token` (+ `token_type_hint`) of revocation and introspection
@@ -165,7 +171,9 @@ pub async fn post_token(
                 .await;
             match &result {
                 Ok(_) => guard.succeeded(username).await,
-                Err(OAuthError::InvalidGrant(_)) => guard.failed(username).await,
+                Err(OAuthError::InvalidGrant(_)) => {
+                    guard.failed(username, &state.svc).await;
+                }
                 Err(_) => {}
             }
             result?
@@ -176,6 +184,21 @@ pub async fn post_token(
                 .svc
                 .refresh_grant(refresh, form.scope.as_deref(), client.as_ref())
                 .await?
+        }
+        "authorization_code" => {
+            // Public clients identify themselves with `client_id` alone; PKCE is their proof.
+            let client = client.ok_or(OAuthError::InvalidClient)?;
+            let code = required(form.code.as_deref(), "code")?;
+            let answer = state
+                .svc
+                .authorization_code_grant(
+                    &client,
+                    code,
+                    form.redirect_uri.as_deref(),
+                    form.code_verifier.as_deref(),
+                )
+                .await?;
+            return Ok(no_store(answer));
         }
         "client_credentials" => {
             let client = client.ok_or(OAuthError::InvalidClient)?;
@@ -271,12 +294,21 @@ pub async fn get_openid_configuration(State(state): State<AppState>) -> Response
     let algs: Vec<String> = vec![state.svc.signing_algorithm().to_owned()];
     let doc = json!({
         "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/oauth/authorize"),
         "token_endpoint": format!("{issuer}/oauth/token"),
+        "userinfo_endpoint": format!("{issuer}/oauth/userinfo"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "revocation_endpoint": format!("{issuer}/oauth/revoke"),
         "introspection_endpoint": format!("{issuer}/oauth/introspect"),
         "scopes_supported": clouddocs_domain::Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        "grant_types_supported": ["password", "refresh_token", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": state.svc.id_token_algorithms(),
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "name", "email", "email_verified"],
+        "authorization_response_iss_parameter_supported": true,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],

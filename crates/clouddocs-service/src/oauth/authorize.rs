@@ -122,7 +122,10 @@ impl Services {
         description: impl Into<String>,
     ) -> AuthorizeError {
         let description = description.into();
-        let mut pairs = vec![("error", error), ("error_description", description.as_str())];
+        let mut pairs = vec![
+            ("error", error),
+            ("error_description", description.as_str()),
+        ];
         if let Some(state) = state {
             pairs.push(("state", state));
         }
@@ -151,7 +154,8 @@ impl Services {
             (client, settings)
         };
         let client = client.ok_or(AuthorizeError::Page("unknown client"))?;
-        let registered: Vec<String> = serde_json::from_str(&client.redirect_uris).unwrap_or_default();
+        let registered: Vec<String> =
+            serde_json::from_str(&client.redirect_uris).unwrap_or_default();
         let redirect_uri = non_empty(params.redirect_uri.as_ref())
             .ok_or(AuthorizeError::Page("the request has no `redirect_uri`"))?;
         // INVARIANT: exact string comparison, no normalisation, prefix or pattern matching.
@@ -170,7 +174,11 @@ impl Services {
                 "only `response_type=code` is supported",
             ));
         }
-        if !client.grant_types.split(' ').any(|g| g == "authorization_code") {
+        if !client
+            .grant_types
+            .split(' ')
+            .any(|g| g == "authorization_code")
+        {
             return Err(fail(
                 "unauthorized_client",
                 "the client may not use the authorization code grant",
@@ -299,8 +307,14 @@ impl Services {
         };
         let mut tx = self.db.begin().await?;
         if consented {
-            oidc::save_consent(&mut tx, &user_id, &request.client.id, &scopes.to_string(), now)
-                .await?;
+            oidc::save_consent(
+                &mut tx,
+                &user_id,
+                &request.client.id,
+                &scopes.to_string(),
+                now,
+            )
+            .await?;
             record(
                 &mut tx,
                 Entry::success("oauth.consent")

@@ -29,6 +29,10 @@ pub struct NewClient {
     pub scopes: Scopes,
     /// Whether the client keeps a secret
     pub confidential: bool,
+    /// A client of this deployment: its users are not asked for consent
+    pub first_party: bool,
+    /// ID-token algorithm: `RS256` (default) or `EdDSA`
+    pub id_token_alg: Option<String>,
 }
 
 /// A registered client as lists show it (never the secret's digest)
@@ -157,6 +161,13 @@ impl Services {
                 "`authorization_code` needs at least one redirect URI",
             ));
         }
+        let id_token_alg = new.id_token_alg.as_deref().unwrap_or("RS256");
+        if !crate::oauth::ID_TOKEN_ALGS.contains(&id_token_alg) {
+            return Err(invalid(
+                "id_token_signed_response_alg",
+                format!("`{id_token_alg}` is not supported; use `RS256` or `EdDSA`"),
+            ));
+        }
         let id = format!("cdc_{}", token::random_token(16)?);
         let secret = if new.confidential {
             Some(token::random_token(32)?)
@@ -176,6 +187,13 @@ impl Services {
         );
         let mut tx = self.db.begin().await?;
         clients::insert(&mut tx, &row).await?;
+        clouddocs_store::sql::oidc::set_client_settings(
+            &mut tx,
+            &id,
+            new.first_party,
+            id_token_alg,
+        )
+        .await?;
         record(
             &mut tx,
             Entry::success("client.create")

@@ -619,6 +619,8 @@ impl Services {
         let now = now_ms();
         clouddocs_store::sql::denylist::purge_expired(&mut conn, now).await?;
         clouddocs_store::sql::sessions::delete_expired(&mut conn, now).await?;
+        // Used codes are kept a day past expiry so a late replay still revokes its tokens.
+        clouddocs_store::sql::oidc::purge_codes(&mut conn, now.saturating_sub(86_400_000)).await?;
         Ok(())
     }
 

@@ -18,6 +18,7 @@ mod hardening;
 mod interop;
 mod jwt_attacks;
 mod listing;
+mod oidc;
 mod policy_table;
 mod rate_limit;
 mod sessions;

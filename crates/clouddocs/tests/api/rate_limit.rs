@@ -98,6 +98,14 @@ async fn repeated_wrong_passwords_lock_the_account_and_the_right_password_waits_
     );
     assert!(retry_after(&right) >= 1);
     assert!(right.headers().get("set-cookie").is_none());
+    // The lockout is on record in the audit log, naming the account.
+    let (locks,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'auth.lockout' AND target = 'account:locked@example.com'",
+    )
+    .fetch_one(app.state.svc.db().pool())
+    .await
+    .unwrap();
+    assert!(locks >= 1, "lockout audited");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         login_status(&app, "locked@example.com", PASSWORD).await,
