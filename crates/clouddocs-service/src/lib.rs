@@ -91,6 +91,11 @@ impl Services {
         &self.db
     }
 
+    /// Checks the shared ephemeral store (Redis when configured) for readiness
+    pub async fn ping_ephemeral(&self) -> Result<(), clouddocs_store::StoreError> {
+        self.denylist.ping().await
+    }
+
     /// The configuration in effect
     pub fn config(&self) -> &ServiceConfig {
         &self.config

@@ -121,6 +121,9 @@ pub(crate) fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Re
                 .trim()
                 .to_owned(),
         ),
+        // A single node on SQLite keeps a generated secret next to its database, as it
+        // keeps its generated signing keys; nodes sharing PostgreSQL must be given one.
+        (None, None) if database_url.starts_with("sqlite:") => Some(generated_secret(&data_dir)?),
         (None, None) => None,
     };
     let secret = validate_secret(secret, dev)?;
@@ -272,6 +275,30 @@ fn parse_limit(value: &str, name: &str) -> anyhow::Result<Limit> {
         Some((burst, per_seconds)) => Ok(Limit { burst, per_seconds }),
         None => bail!("{name} must be `BURST/SECONDS` such as `20/60`, not `{value}`"),
     }
+}
+
+/// Reads `DATA_DIR/secret`, creating it (256 random bits, mode 0600) on first start
+fn generated_secret(data_dir: &Path) -> anyhow::Result<String> {
+    use std::io::Write as _;
+    let path = data_dir.join("secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(existing.trim().to_owned());
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory `{}`", data_dir.display()))?;
+    let secret = clouddocs_auth::token::random_token(32).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("cannot create secret file `{}`", path.display()))?;
+    file.write_all(secret.as_bytes())?;
+    Ok(secret)
 }
 
 /// Refuses a missing, short or well-known secret outside `--dev`

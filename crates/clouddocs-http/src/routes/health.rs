@@ -24,23 +24,28 @@ pub async fn get_healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// Readiness: the database answers
+/// Readiness: the database and, when configured, Redis answer
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Ready"), (status = 503, description = "A dependency is down")))]
 pub async fn get_readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.svc.db().ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({"status": "ready", "database": "ok"})),
-        ),
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "database": "down"})),
-            )
-        }
+    let database = state.svc.db().ping().await;
+    let ephemeral = state.svc.ping_ephemeral().await;
+    if let Err(err) = &database {
+        tracing::warn!(error = %err, "readiness: database down");
     }
+    if let Err(err) = &ephemeral {
+        tracing::warn!(error = %err, "readiness: redis down");
+    }
+    let status = if database.is_ok() && ephemeral.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let word = |ok: bool| if ok { "ok" } else { "down" };
+    (
+        status,
+        Json(json!({
+            "status": if status == StatusCode::OK { "ready" } else { "unavailable" },
+            "database": word(database.is_ok()),
+            "ephemeral": word(ephemeral.is_ok()),
+        })),
+    )
 }
 
 /// Prometheus text exposition

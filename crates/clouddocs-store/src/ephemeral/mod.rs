@@ -19,4 +19,8 @@ pub trait Denylist: Send + Sync + std::fmt::Debug {
     async fn revoke(&self, key: &str, expires_at: i64) -> Result<(), StoreError>;
     /// Whether any of `keys` is denylisted at `now`
     async fn any_revoked(&self, keys: [&str; 3], now: i64) -> Result<bool, StoreError>;
+    /// Whether the backing service answers (readiness)
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

@@ -36,15 +36,6 @@ impl RedisDenylist {
         Ok(Self { conn })
     }
 
-    /// Checks that Redis answers (readiness)
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
-        redis::cmd("PING")
-            .query_async::<String>(&mut conn)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
 }
 
 #[async_trait::async_trait]
@@ -60,6 +51,15 @@ impl Denylist for RedisDenylist {
             .query_async::<()>(&mut conn)
             .await
             .map_err(unavailable)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn any_revoked(&self, keys: [&str; 3], _now: i64) -> Result<bool, StoreError> {
