@@ -338,6 +338,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_generated_secret_is_created_once_private_and_strong() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = generated_secret(dir.path()).unwrap();
+        let again = generated_secret(dir.path()).unwrap();
+        assert_eq!(first, again, "the same secret on every start");
+        assert!(validate_secret(Some(first), false).is_ok());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.path().join("secret"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
     fn weak_or_missing_secrets_are_refused_outside_dev() {
         assert!(validate_secret(None, false).is_err());
         assert!(validate_secret(Some("short".to_owned()), false).is_err());

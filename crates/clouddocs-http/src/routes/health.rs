@@ -36,7 +36,11 @@ pub async fn get_readyz(State(state): State<AppState>) -> impl IntoResponse {
     if let Err(err) = &ephemeral {
         tracing::warn!(error = %err, "readiness: redis down");
     }
-    let status = if database.is_ok() && ephemeral.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if database.is_ok() && ephemeral.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let word = |ok: bool| if ok { "ok" } else { "down" };
     (
         status,

@@ -35,7 +35,6 @@ impl RedisDenylist {
         let conn = ConnectionManager::new(client).await.map_err(unavailable)?;
         Ok(Self { conn })
     }
-
 }
 
 #[async_trait::async_trait]
