@@ -4,10 +4,9 @@
 
 use std::sync::Arc;
 
-use argon2::{
-    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version,
-};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher as _, Version};
 use clouddocs_domain::Password;
+use subtle::ConstantTimeEq as _;
 use tokio::sync::Semaphore;
 
 /// Hashing failed for a reason other than a wrong password
@@ -43,6 +42,9 @@ pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
     dummy_hash: Arc<str>,
+    /// Argon2 working memory, one buffer per permit, reused across verifications so a
+    /// login does not allocate and fault in 19 MiB each time
+    memory: Arc<std::sync::Mutex<Vec<Vec<Block>>>>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -67,6 +69,7 @@ impl PasswordHasher {
             params,
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
             dummy_hash: dummy_hash.into(),
+            memory: Arc::new(std::sync::Mutex::new(Vec::new())),
         })
     }
 
@@ -101,8 +104,23 @@ impl PasswordHasher {
     ) -> Result<Verification, HashError> {
         let params = self.params.clone();
         let dummy = self.dummy_hash.clone();
-        self.run(move || verify_blocking(&params, &password, stored.as_deref(), &dummy))
-            .await?
+        let pool = self.memory.clone();
+        self.run(move || {
+            // INVARIANT: at most one buffer per permit is ever taken, so the pool never
+            // holds more than `max_concurrent` buffers.
+            let mut memory = pool
+                .lock()
+                .ok()
+                .and_then(|mut p| p.pop())
+                .unwrap_or_default();
+            let result =
+                verify_blocking(&params, &password, stored.as_deref(), &dummy, &mut memory);
+            if let Ok(mut p) = pool.lock() {
+                p.push(memory);
+            }
+            result
+        })
+        .await?
     }
 }
 
@@ -122,18 +140,21 @@ fn verify_blocking(
     password: &Password,
     stored: Option<&str>,
     dummy: &str,
+    memory: &mut Vec<Block>,
 ) -> Result<Verification, HashError> {
     let Some(stored) = stored else {
         // Same work as a real verification; the result is ignored on purpose.
-        let _ = argon2(params).verify_password(password.expose().as_bytes(), dummy);
+        if let Ok(parsed) = PasswordHash::new(dummy) {
+            let _ = argon2_matches(password.expose().as_bytes(), &parsed, memory);
+        }
         return Ok(Verification::Invalid);
     };
     if stored.starts_with("$2") {
         return verify_bcrypt(params, password, stored);
     }
     let parsed = PasswordHash::new(stored).map_err(|_| HashError::MalformedHash)?;
-    match argon2(params).verify_password(password.expose().as_bytes(), &parsed) {
-        Ok(()) => {
+    match argon2_matches(password.expose().as_bytes(), &parsed, memory)? {
+        true => {
             let current = argon2::Params::try_from(&parsed).ok();
             let outdated = parsed.algorithm.as_str() != "argon2id"
                 || current.is_none_or(|p| {
@@ -148,9 +169,41 @@ fn verify_blocking(
             };
             Ok(Verification::Valid { rehash })
         }
-        Err(argon2::password_hash::Error::PasswordInvalid) => Ok(Verification::Invalid),
-        Err(_) => Err(HashError::MalformedHash),
+        false => Ok(Verification::Invalid),
     }
+}
+
+/// Recomputes a stored Argon2 hash with the caller's working memory and compares in
+/// constant time. The algorithm, version and parameters come from the stored PHC string.
+fn argon2_matches(
+    password: &[u8],
+    parsed: &PasswordHash,
+    memory: &mut Vec<Block>,
+) -> Result<bool, HashError> {
+    let algorithm =
+        Algorithm::try_from(parsed.algorithm.as_str()).map_err(|_| HashError::MalformedHash)?;
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v).map_err(|_| HashError::MalformedHash)?,
+        None => Version::V0x13,
+    };
+    let params = Params::try_from(parsed).map_err(|_| HashError::MalformedHash)?;
+    // A tampered row must not make a login allocate gigabytes or spin for minutes.
+    if params.m_cost() > 256 * 1024 || params.t_cost() > 16 || params.p_cost() > 8 {
+        return Err(HashError::MalformedHash);
+    }
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return Err(HashError::MalformedHash);
+    };
+    let blocks = params.block_count();
+    if memory.len() != blocks {
+        memory.clear();
+        memory.resize(blocks, Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt.as_ref(), &mut out, memory.as_mut_slice())
+        .map_err(|_| HashError::MalformedHash)?;
+    Ok(out.as_slice().ct_eq(expected.as_bytes()).into())
 }
 
 fn verify_bcrypt(
@@ -245,6 +298,13 @@ mod tests {
     #[tokio::test]
     async fn a_hostile_stored_hash_is_an_error_not_a_panic() {
         let hasher = PasswordHasher::new(1).unwrap();
+        let huge = "$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE";
+        assert!(
+            hasher
+                .verify(pw("correct-violet-staple"), Some(huge.to_owned()))
+                .await
+                .is_err()
+        );
         for stored in [
             "$2b$04$ÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿ",
             "$argon2id$garbage",
