@@ -123,7 +123,9 @@ pub(crate) fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Re
         ),
         // A single node on SQLite keeps a generated secret next to its database, as it
         // keeps its generated signing keys; nodes sharing PostgreSQL must be given one.
-        (None, None) if database_url.starts_with("sqlite:") && !dev => Some(generated_secret(&data_dir)?),
+        (None, None) if database_url.starts_with("sqlite:") && !dev => {
+            Some(generated_secret(&data_dir)?)
+        }
         (None, None) => None,
     };
     let secret = validate_secret(secret, dev)?;

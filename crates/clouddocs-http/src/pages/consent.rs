@@ -58,6 +58,7 @@ fn hidden_fields(p: &AuthorizeParams) -> Vec<(&'static str, String)> {
         ("nonce", &p.nonce),
         ("code_challenge", &p.code_challenge),
         ("code_challenge_method", &p.code_challenge_method),
+        ("prompt", &p.prompt),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.clone().map(|v| (k, v)))

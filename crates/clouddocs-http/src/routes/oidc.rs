@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
 /// (RFC 6749 §4.1.2.1). PKCE S256 is required. Without a session the browser goes to
 /// `/login`, then to `/consent` unless the user already consented to these scopes or the
 /// client is first-party; then back to `redirect_uri` with `code`, `state` and `iss`.
+/// With `prompt=none` no page is shown: `login_required` or `consent_required` instead.
 ///
 /// **Permissions**: anyone; the code is issued for the signed-in user.
 #[utoipa::path(get, path = "/oauth/authorize", tag = "oauth",
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         ("nonce" = Option<String>, Query, description = "Copied into the ID token"),
         ("code_challenge" = String, Query, description = "PKCE challenge, BASE64URL(SHA256(verifier))"),
         ("code_challenge_method" = String, Query, description = "`S256`"),
+        ("prompt" = Option<String>, Query, description = "`none`: never show a page"),
     ),
     responses(
         (status = 303, description = "To `/login`, `/consent`, or the client's `redirect_uri` with `code` or `error`"),
@@ -60,16 +62,35 @@ pub async fn get_authorize(
         Err(err) => return crate::pages::consent_refused(err),
     };
     let here = format!("/oauth/authorize?{query}");
+    let sign_in = || {
+        if request.prompt_none {
+            let location = state.svc.authorization_error_location(
+                &request,
+                "login_required",
+                "the user is not signed in",
+            );
+            see_other(&location)
+        } else {
+            see_other(&login_location(&here))
+        }
+    };
     let Some(cookie) = session_cookie(&jar, &state) else {
-        return see_other(&login_location(&here));
+        return sign_in();
     };
     let grant = match state.svc.session_grant(&cookie).await {
         Ok(Some(grant)) => grant,
-        Ok(None) => return see_other(&login_location(&here)),
+        Ok(None) => return sign_in(),
         Err(err) => return crate::pages::consent_refused(err.into()),
     };
     let user_id = grant.session.principal.user_id.to_string();
     match state.svc.needs_consent(&user_id, &request).await {
+        Ok(true) if request.prompt_none => {
+            return see_other(&state.svc.authorization_error_location(
+                &request,
+                "consent_required",
+                "the user has not consented to this client",
+            ));
+        }
         Ok(true) => return see_other(&format!("/consent?{query}")),
         Ok(false) => {}
         Err(err) => return crate::pages::consent_refused(err.into()),

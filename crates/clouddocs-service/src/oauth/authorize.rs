@@ -29,6 +29,8 @@ pub struct AuthorizeParams {
     pub code_challenge: Option<String>,
     /// Must be `S256`
     pub code_challenge_method: Option<String>,
+    /// `none`: answer without showing any page (OpenID Connect Core §3.1.2.1)
+    pub prompt: Option<String>,
 }
 
 /// Why an authorization request was refused
@@ -76,6 +78,8 @@ pub struct ValidAuthorization {
     pub nonce: Option<String>,
     /// PKCE S256 challenge
     pub code_challenge: String,
+    /// `prompt=none`: no page may be shown
+    pub prompt_none: bool,
 }
 
 /// A signed-in browser session, with when the user authenticated
@@ -224,6 +228,10 @@ impl Services {
             state: state.map(str::to_owned),
             nonce: non_empty(params.nonce.as_ref()).map(str::to_owned),
             code_challenge: challenge.to_owned(),
+            prompt_none: params
+                .prompt
+                .as_deref()
+                .is_some_and(|p| p.split(' ').any(|v| v == "none")),
             client,
         })
     }
@@ -265,11 +273,22 @@ impl Services {
 
     /// The user refused: the redirect telling the client so
     pub fn deny_authorization(&self, request: &ValidAuthorization) -> String {
+        self.authorization_error_location(request, "access_denied", "the user denied the request")
+    }
+
+    /// The redirect carrying `error` to the client (e.g. `login_required` or
+    /// `consent_required` for `prompt=none`)
+    pub fn authorization_error_location(
+        &self,
+        request: &ValidAuthorization,
+        error: &'static str,
+        description: &str,
+    ) -> String {
         match self.authorize_redirect_error(
             &request.redirect_uri,
             request.state.as_deref(),
-            "access_denied",
-            "the user denied the request",
+            error,
+            description,
         ) {
             AuthorizeError::Redirect { location, .. } => location,
             _ => request.redirect_uri.clone(),

@@ -30,6 +30,8 @@ both_backends!(
     userinfo_needs_a_bearer_token_with_openid,
     authlib_runs_the_whole_code_flow,
     headless_chromium_clicks_through_login_and_consent,
+    prompt_none_never_shows_a_page,
+    a_code_is_bound_to_the_client_it_was_issued_to,
 );
 
 /// Where the relying parties of these tests are sent back to (never fetched by reqwest)
@@ -773,6 +775,71 @@ async fn the_pages_are_csrf_protected_framing_proof_and_denial_reaches_the_clien
         Some("access_denied")
     );
     assert_eq!(query_param(&back, "state").as_deref(), Some("st-123"));
+}
+
+async fn prompt_none_never_shows_a_page(app: TestApp) {
+    let (email, rp) = setup(&app, "prompt", json!({})).await;
+    let (url, _) = authorize_url(&app, &rp, "openid");
+    let silent = format!("{url}&prompt=none");
+    let browser = app.browser();
+    let response = browser.get(&silent).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    let back = location(&response);
+    assert!(back.starts_with(REDIRECT), "{back}");
+    assert_eq!(
+        query_param(&back, "error").as_deref(),
+        Some("login_required")
+    );
+    // Signed in but never consented
+    let login = app.login(&browser, &email, PASSWORD).await;
+    assert_eq!(login.status(), 200);
+    let response = browser.get(&silent).send().await.unwrap();
+    let back = location(&response);
+    assert_eq!(
+        query_param(&back, "error").as_deref(),
+        Some("consent_required")
+    );
+    assert_eq!(query_param(&back, "state").as_deref(), Some("st-123"));
+    // Once consented, prompt=none answers with a code straight away.
+    let (_, _) = code_for(&app, &rp, &email, "openid").await;
+    let (url, _) = authorize_url(&app, &rp, "openid");
+    let response = browser
+        .get(format!("{url}&prompt=none"))
+        .send()
+        .await
+        .unwrap();
+    assert!(query_param(&location(&response), "code").is_some());
+}
+
+async fn a_code_is_bound_to_the_client_it_was_issued_to(app: TestApp) {
+    let (email, rp) = setup(&app, "bound", json!({})).await;
+    let admin = app.admin_token("admin-bound-2@example.com").await;
+    let (other_id, _) = app
+        .register_client(
+            &admin,
+            json!({
+                "name": "Another party",
+                "redirect_uris": [REDIRECT],
+                "grant_types": ["authorization_code"],
+                "scopes": ["openid"],
+                "confidential": false,
+            }),
+        )
+        .await;
+    let (code, verifier) = code_for(&app, &rp, &email, "openid").await;
+    let other = Rp {
+        client_id: other_id,
+        secret: None,
+        redirect_uri: REDIRECT.to_owned(),
+    };
+    assert_oauth_error(
+        exchange(&app, &other, &code, &verifier).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    // The rightful client can still redeem it.
+    assert_eq!(exchange(&app, &rp, &code, &verifier).await.status(), 200);
 }
 
 async fn userinfo_needs_a_bearer_token_with_openid(app: TestApp) {
