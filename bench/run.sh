@@ -31,13 +31,14 @@ trap cleanup EXIT
 
 rows=()
 wrk_run() { # system, endpoint, then wrk arguments; prints "rps p50 p99 non2xx"
+  shift 2
   local out
   out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$@")
   local rps p50 p99 non2xx
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  non2xx=$(awk '/Non-2xx/ {print $4}' <<<"$out")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
   echo "$rps $p50 $p99 ${non2xx:-0}"
 }
 lua_post() { # file, path-less body, content type, extra header line
