@@ -1,17 +1,16 @@
-//! The OAuth 2.0 token endpoint's grants (`password`, `refresh_token`,
-//! `client_credentials`), revocation (RFC 7009), introspection (RFC 7662) and bearer
-//! authentication.
+//! The OAuth 2.0 token endpoint's grants: `password`, `refresh_token` and
+//! `client_credentials`, and the signing of access tokens.
 
-use clouddocs_auth::jwt::{JwtError, VerifyOptions};
+use clouddocs_auth::jwt::VerifyOptions;
 use clouddocs_auth::token;
-use clouddocs_domain::{AuthMethod, ClientId, Principal, Scopes, UserId};
+use clouddocs_domain::Scopes;
 use clouddocs_store::StoreError;
 use clouddocs_store::sql::clients::ClientRow;
 use clouddocs_store::sql::refresh::{self, FamilyRow};
 use clouddocs_store::sql::users::UserRow;
 use serde::Serialize;
 
-use super::{AccessClaims, family_key, jti_key, user_scopes};
+use super::{AccessClaims, user_scopes};
 use crate::audit::{Entry, record};
 use crate::{ServiceError, Services, millis, now_ms};
 
@@ -78,40 +77,6 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
-/// RFC 7662 introspection answer
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Introspection {
-    /// Whether the token is valid now
-    pub active: bool,
-    /// Granted scopes
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    /// Client the token was issued to
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-    /// Subject
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub: Option<String>,
-    /// `access_token` or `refresh_token`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_type: Option<&'static str>,
-    /// Expiry (unix seconds)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exp: Option<i64>,
-    /// Issued at (unix seconds)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub iat: Option<i64>,
-    /// Issuer
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub iss: Option<String>,
-    /// Audience
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
-    /// Token id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub jti: Option<String>,
-}
-
 /// Parses a requested scope string against what may be granted; empty means "all allowed"
 fn narrow(requested: Option<&str>, allowed: &Scopes) -> Result<Scopes, OAuthError> {
     match requested.map(str::trim).filter(|s| !s.is_empty()) {
@@ -129,7 +94,7 @@ fn narrow(requested: Option<&str>, allowed: &Scopes) -> Result<Scopes, OAuthErro
 }
 
 impl Services {
-    fn verify_options(&self) -> VerifyOptions {
+    pub(crate) fn verify_options(&self) -> VerifyOptions {
         VerifyOptions::new(self.tokens.issuer.clone(), [self.tokens.audience.clone()])
     }
 
@@ -405,196 +370,6 @@ impl Services {
         })
     }
 
-    /// Revokes a family: its refresh tokens, and (through the denylist) every access token
-    /// issued from it
-    pub(crate) async fn revoke_family(
-        &self,
-        family_id: &str,
-        reason: &str,
-    ) -> Result<(), ServiceError> {
-        {
-            // INVARIANT: the connection is released before the denylist takes one, so
-            // concurrent revocations can never hold the whole pool while waiting for it.
-            let mut conn = self.db.acquire().await?;
-            refresh::revoke_family(&mut conn, family_id, reason, now_ms()).await?;
-        }
-        self.denylist_family(family_id).await
-    }
-
-    pub(crate) async fn denylist_family(&self, family_id: &str) -> Result<(), ServiceError> {
-        // Access tokens of the family live at most `access_ttl` (plus leeway) from now.
-        let until = now_ms()
-            .saturating_add(millis(self.tokens.access_ttl))
-            .saturating_add(120_000);
-        self.denylist.revoke(&family_key(family_id), until).await?;
-        Ok(())
-    }
-
-    /// Revokes every refresh family (and so every access token) of a user
-    pub(crate) async fn revoke_user_tokens(
-        &self,
-        user_id: &str,
-        reason: &str,
-    ) -> Result<(), ServiceError> {
-        let families = {
-            let mut conn = self.db.acquire().await?;
-            refresh::revoke_all_for_user(&mut conn, user_id, reason, now_ms()).await?
-        };
-        for family in families {
-            self.denylist_family(&family).await?;
-        }
-        Ok(())
-    }
-
-    /// Verifies a bearer access token and checks the denylist
-    pub async fn authenticate_bearer(&self, jwt: &str) -> Result<Principal, BearerError> {
-        let claims: AccessClaims = self.keys.verify(jwt, &self.verify_options()).await?;
-        let jti = jti_key(&claims.jti);
-        let fam = claims
-            .sid
-            .as_deref()
-            .map(family_key)
-            .unwrap_or_else(|| jti.clone());
-        match self
-            .denylist
-            .any_revoked([&jti, &fam, &jti], now_ms())
-            .await
-        {
-            Ok(false) => {}
-            Ok(true) => return Err(BearerError::Revoked),
-            Err(err) => {
-                // Fail closed: a token that cannot be checked is not accepted.
-                tracing::error!(error = %err, "denylist unavailable");
-                return Err(BearerError::Unavailable);
-            }
-        }
-        if claims.client {
-            return Err(BearerError::NotAUser);
-        }
-        let user_id: UserId = claims
-            .sub
-            .parse()
-            .map_err(|_| BearerError::Invalid(JwtError::Malformed))?;
-        Ok(Principal {
-            user_id,
-            platform_admin: claims.roles.iter().any(|r| r == "platform_admin"),
-            method: AuthMethod::Bearer {
-                jti: claims.jti,
-                expires_at: claims.exp,
-                client_id: claims.client_id.map(ClientId::new),
-            },
-            scopes: Scopes::parse(&claims.scope)
-                .map_err(|_| BearerError::Invalid(JwtError::Malformed))?,
-        })
-    }
-
-    /// Denylists the presented access token until it expires (logout with a bearer token)
-    pub async fn revoke_access_token(
-        &self,
-        jti: &str,
-        expires_at_secs: i64,
-    ) -> Result<(), ServiceError> {
-        self.denylist
-            .revoke(
-                &jti_key(jti),
-                expires_at_secs.saturating_mul(1000).saturating_add(120_000),
-            )
-            .await?;
-        Ok(())
-    }
-
-    /// RFC 7009: revokes a refresh token (its family) or an access token; unknown tokens
-    /// are not an error
-    pub async fn revoke_token(
-        &self,
-        presented: &str,
-        client: &ClientRow,
-    ) -> Result<(), OAuthError> {
-        let found = {
-            let mut conn = self.db.acquire().await?;
-            refresh::find_presented(&mut conn, &token::digest(presented)).await?
-        };
-        if let Some(found) = found {
-            // Only the client a token was issued to may revoke it (RFC 7009 §2.1); anything
-            // else is answered like an unknown token.
-            if found.client_id.as_deref() == Some(client.id.as_str()) {
-                self.revoke_family(&found.family_id, "revoked by client")
-                    .await?;
-                self.audit(
-                    Entry::success("token.revoke")
-                        .actor(&client.id)
-                        .target(format!("family:{}", found.family_id)),
-                )
-                .await?;
-            }
-            return Ok(());
-        }
-        if let Ok(claims) = self
-            .keys
-            .ring()
-            .verify::<AccessClaims>(presented, &self.verify_options())
-            && claims.client_id.as_deref() == Some(client.id.as_str())
-        {
-            self.revoke_access_token(&claims.jti, claims.exp).await?;
-            self.audit(
-                Entry::success("token.revoke")
-                    .actor(&client.id)
-                    .target(format!("jti:{}", claims.jti)),
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// RFC 7662: what the presented token is, if it is active
-    pub async fn introspect(&self, presented: &str) -> Result<Introspection, OAuthError> {
-        if let Ok(claims) = self
-            .keys
-            .verify::<AccessClaims>(presented, &self.verify_options())
-            .await
-        {
-            let fam = claims.sid.as_deref().map(family_key).unwrap_or_default();
-            let revoked = self
-                .denylist
-                .any_revoked([&jti_key(&claims.jti), &fam, &fam], now_ms())
-                .await?;
-            if revoked {
-                return Ok(Introspection::default());
-            }
-            return Ok(Introspection {
-                active: true,
-                scope: Some(claims.scope),
-                client_id: claims.client_id,
-                sub: Some(claims.sub),
-                token_type: Some("access_token"),
-                exp: Some(claims.exp),
-                iat: Some(claims.iat),
-                iss: Some(claims.iss),
-                aud: Some(claims.aud),
-                jti: Some(claims.jti),
-            });
-        }
-        let found = {
-            let mut conn = self.db.acquire().await?;
-            refresh::find_presented(&mut conn, &token::digest(presented)).await?
-        };
-        match found {
-            Some(t) if t.used_at.is_none() && t.revoked_at.is_none() && t.expires_at > now_ms() => {
-                Ok(Introspection {
-                    active: true,
-                    scope: Some(t.scope),
-                    client_id: t.client_id,
-                    sub: Some(t.user_id),
-                    token_type: Some("refresh_token"),
-                    exp: Some(t.expires_at / 1000),
-                    iss: Some(self.tokens.issuer.clone()),
-                    ..Introspection::default()
-                })
-            }
-            _ => Ok(Introspection::default()),
-        }
-    }
-
     /// The issuer and audience tokens are checked against
     pub fn token_config(&self) -> &super::TokenConfig {
         &self.tokens
@@ -628,21 +403,4 @@ impl Services {
     pub async fn rotate_signing_key(&self) -> Result<String, ServiceError> {
         self.keys.rotate().await
     }
-}
-
-/// Why a bearer token was not accepted
-#[derive(Debug, thiserror::Error)]
-pub enum BearerError {
-    /// The JWT itself is invalid (signature, claims, size, header)
-    #[error(transparent)]
-    Invalid(#[from] JwtError),
-    /// The token, or the login it descends from, was revoked
-    #[error("token has been revoked")]
-    Revoked,
-    /// A `client_credentials` token: it names a client, not a user
-    #[error("client tokens cannot act as a user")]
-    NotAUser,
-    /// The denylist could not be checked; the token is refused (fail closed)
-    #[error("token cannot be checked right now")]
-    Unavailable,
 }

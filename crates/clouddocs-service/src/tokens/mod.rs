@@ -5,11 +5,13 @@ mod api_keys;
 mod clients;
 mod grants;
 mod keys;
+mod revocation;
 
 pub use api_keys::{ApiKeyView, KEY_PREFIX, NewApiKey};
 pub use clients::{ClientView, GRANT_TYPES, NewClient, RegisteredClient};
-pub use grants::{BearerError, Introspection, OAuthError, TokenResponse};
+pub use grants::{OAuthError, TokenResponse};
 pub use keys::KeyManager;
+pub use revocation::{BearerError, Introspection};
 
 use std::time::Duration;
 
