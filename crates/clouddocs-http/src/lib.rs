@@ -15,6 +15,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod tls;
+pub mod trusted_proxies;
 
 use std::future::Future;
 use std::net::SocketAddr;
