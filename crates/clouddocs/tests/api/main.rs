@@ -12,6 +12,7 @@ mod accounts;
 mod admin;
 mod audit;
 mod authz_service;
+mod binary;
 mod bola;
 mod documents;
 mod hardening;
