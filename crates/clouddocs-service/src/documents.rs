@@ -147,6 +147,27 @@ impl Services {
         Ok(decision)
     }
 
+    /// Opens the transaction of a change to document `id`: the caller must be able to read
+    /// it (else `NotFound`) and be allowed `action` (else the denial is audited, `Denied`)
+    async fn authorized(
+        &self,
+        principal: &Principal,
+        id: &str,
+        action: DocAction,
+        label: &'static str,
+    ) -> Result<(clouddocs_store::Tx, DocumentRow), ServiceError> {
+        let mut tx = self.db.begin().await?;
+        let doc = self.readable(&mut tx, principal, id).await?;
+        let decision = self
+            .decide_document(&mut tx, principal, action, &doc)
+            .await?;
+        if !decision.allowed {
+            drop(tx);
+            return Err(self.refuse(principal, label, &doc, decision).await);
+        }
+        Ok((tx, doc))
+    }
+
     /// Records a policy denial (in its own transaction) and returns the error to answer
     async fn refuse(
         &self,
@@ -252,17 +273,9 @@ impl Services {
     ) -> Result<Document, ServiceError> {
         let title = patch.title.as_deref().map(validate_title).transpose()?;
         let body = patch.body.as_deref().map(validate_body).transpose()?;
-        let mut tx = self.db.begin().await?;
-        let mut doc = self.readable(&mut tx, principal, id).await?;
-        let decision = self
-            .decide_document(&mut tx, principal, DocAction::Update, &doc)
+        let (mut tx, mut doc) = self
+            .authorized(principal, id, DocAction::Update, "document.update")
             .await?;
-        if !decision.allowed {
-            drop(tx);
-            return Err(self
-                .refuse(principal, "document.update", &doc, decision)
-                .await);
-        }
         if let Some(t) = title {
             doc.title = t;
         }
@@ -293,17 +306,9 @@ impl Services {
         principal: &Principal,
         id: &str,
     ) -> Result<(), ServiceError> {
-        let mut tx = self.db.begin().await?;
-        let doc = self.readable(&mut tx, principal, id).await?;
-        let decision = self
-            .decide_document(&mut tx, principal, DocAction::Delete, &doc)
+        let (mut tx, doc) = self
+            .authorized(principal, id, DocAction::Delete, "document.delete")
             .await?;
-        if !decision.allowed {
-            drop(tx);
-            return Err(self
-                .refuse(principal, "document.delete", &doc, decision)
-                .await);
-        }
         documents::delete(&mut tx, &doc.id).await?;
         record(
             &mut tx,
@@ -332,17 +337,9 @@ impl Services {
             }
             .into());
         }
-        let mut tx = self.db.begin().await?;
-        let doc = self.readable(&mut tx, principal, id).await?;
-        let decision = self
-            .decide_document(&mut tx, principal, DocAction::Share, &doc)
+        let (mut tx, doc) = self
+            .authorized(principal, id, DocAction::Share, "document.share")
             .await?;
-        if !decision.allowed {
-            drop(tx);
-            return Err(self
-                .refuse(principal, "document.share", &doc, decision)
-                .await);
-        }
         if users::find(&mut tx, user_id).await?.is_none() {
             return Err(ServiceError::NotFound);
         }
@@ -367,17 +364,9 @@ impl Services {
         id: &str,
         user_id: &str,
     ) -> Result<(), ServiceError> {
-        let mut tx = self.db.begin().await?;
-        let doc = self.readable(&mut tx, principal, id).await?;
-        let decision = self
-            .decide_document(&mut tx, principal, DocAction::Share, &doc)
+        let (mut tx, doc) = self
+            .authorized(principal, id, DocAction::Share, "document.unshare")
             .await?;
-        if !decision.allowed {
-            drop(tx);
-            return Err(self
-                .refuse(principal, "document.unshare", &doc, decision)
-                .await);
-        }
         if !documents::delete_share(&mut tx, &doc.id, user_id).await? {
             return Err(ServiceError::NotFound);
         }
