@@ -59,12 +59,11 @@ fn at(line: Option<usize>, column: Option<usize>) -> String {
     }
 }
 
-/// The active schema and policy set, and the texts they were parsed from
+/// The active policy set (validated against the schema when loaded) and its texts
 #[derive(Debug)]
 struct ActiveSet {
     text: String,
     schema_extension: String,
-    validator: Validator,
     policies: PolicySet,
 }
 
@@ -99,7 +98,6 @@ impl PolicyEngine {
             active: RwLock::new(Arc::new(ActiveSet {
                 text: policies_src.to_owned(),
                 schema_extension: String::new(),
-                validator,
                 policies,
             })),
         })
@@ -154,7 +152,6 @@ impl PolicyEngine {
         let next = Arc::new(ActiveSet {
             text: new_src.to_owned(),
             schema_extension: extension.to_owned(),
-            validator,
             policies,
         });
         // A poisoned lock still holds a whole `Arc`: there is no half-written state to fear.
@@ -211,8 +208,12 @@ impl PolicyEngine {
             Err(err) => return fatal(&err),
         };
         let active = self.current();
-        let schema = active.validator.schema();
-        let entities = match Entities::from_entities(slice.entities, Some(schema)) {
+        // The entities and the request are built by `entities.rs` from typed facts, and the
+        // schema-conformance of that construction is pinned by the tests (every cell of
+        // the policy table and a property test run through here). Validating them again on
+        // every decision would triple its cost, so the schema is applied once: to the
+        // policies, when they are loaded.
+        let entities = match Entities::from_entities(slice.entities, None) {
             Ok(entities) => entities,
             Err(err) => return fatal(&with_sources(&err)),
         };
@@ -221,7 +222,7 @@ impl PolicyEngine {
             slice.action,
             slice.resource,
             Context::empty(),
-            Some(schema),
+            None,
         ) {
             Ok(request) => request,
             Err(err) => return fatal(&with_sources(&err)),
