@@ -97,3 +97,27 @@ pub(crate) fn safe_next(next: &str) -> &str {
         "/"
     }
 }
+
+#[cfg(test)]
+mod redirect_tests {
+    use super::safe_next;
+
+    #[test]
+    fn after_login_only_the_authorize_and_consent_pages_are_followed() {
+        assert_eq!(
+            safe_next("/oauth/authorize?client_id=c&state=s"),
+            "/oauth/authorize?client_id=c&state=s"
+        );
+        assert_eq!(safe_next("/consent?request=r"), "/consent?request=r");
+        for hostile in [
+            "https://evil.example/",
+            "//evil.example/oauth/authorize?",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "/admin/users",
+            "",
+        ] {
+            assert_eq!(safe_next(hostile), "/", "{hostile}");
+        }
+    }
+}
