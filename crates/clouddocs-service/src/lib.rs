@@ -57,6 +57,7 @@ pub struct Services {
     denylist: Arc<dyn Denylist>,
     tokens: TokenConfig,
     policy: Arc<PolicyEngine>,
+    verified: Arc<tokens::VerifiedTokens>,
 }
 
 impl Services {
@@ -78,6 +79,7 @@ impl Services {
             denylist,
             tokens,
             policy,
+            verified: Arc::default(),
         }
     }
 

@@ -6,12 +6,14 @@ mod clients;
 mod grants;
 mod keys;
 mod revocation;
+mod verified;
 
 pub use api_keys::{ApiKeyView, KEY_PREFIX, NewApiKey};
 pub use clients::{ClientView, GRANT_TYPES, NewClient, RegisteredClient};
 pub use grants::{OAuthError, TokenResponse};
 pub use keys::KeyManager;
 pub use revocation::{BearerError, Introspection};
+pub(crate) use verified::VerifiedTokens;
 
 use std::time::Duration;
 

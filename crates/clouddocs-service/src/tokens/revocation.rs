@@ -107,7 +107,18 @@ impl Services {
 
     /// Verifies a bearer access token and checks the denylist
     pub async fn authenticate_bearer(&self, jwt: &str) -> Result<Principal, BearerError> {
-        let claims: AccessClaims = self.keys.verify(jwt, &self.verify_options()).await?;
+        let now = now_ms() / 1000;
+        let digest = super::verified::digest(jwt);
+        let claims = match self.verified.get(&digest, now) {
+            Some(claims) => claims,
+            None => {
+                let claims: std::sync::Arc<AccessClaims> =
+                    std::sync::Arc::new(self.keys.verify(jwt, &self.verify_options()).await?);
+                self.verified.insert(digest, claims.clone(), now);
+                claims
+            }
+        };
+        let claims = (*claims).clone();
         let jti = jti_key(&claims.jti);
         let fam = claims
             .sid
