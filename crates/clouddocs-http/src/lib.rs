@@ -41,6 +41,10 @@ async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
 /// The whole application router
 pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID);
@@ -73,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::authz::router())
         .merge(routes::audit::router())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn(middleware::metrics::track));
     let docs: Router<AppState> = SwaggerUi::new("/docs")
         .url("/openapi.json", openapi::ApiDoc::openapi())

@@ -35,6 +35,9 @@ pub enum ApiError {
     /// Missing, or invisible to the caller (404)
     #[error("the requested resource does not exist")]
     NotFound,
+    /// The path exists, the method does not (405)
+    #[error("this method is not allowed on this path")]
+    MethodNotAllowed,
     /// Conflicts with existing state (409)
     #[error("{0}")]
     Conflict(String),
@@ -78,6 +81,7 @@ impl ApiError {
             ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -95,6 +99,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "https://clouddocs.dev/problems/forbidden",
             ApiError::InsufficientScope(_) => "https://clouddocs.dev/problems/insufficient-scope",
             ApiError::NotFound => "https://clouddocs.dev/problems/not-found",
+            ApiError::MethodNotAllowed => "https://clouddocs.dev/problems/method-not-allowed",
             ApiError::Conflict(_) => "https://clouddocs.dev/problems/conflict",
             ApiError::PayloadTooLarge => "https://clouddocs.dev/problems/payload-too-large",
             ApiError::UnsupportedMediaType(_) => {

@@ -42,6 +42,10 @@ async fn bad_bodies_are_clear_4xx_problems(app: TestApp) {
     }
     let r = client.get(app.url("/no/such/route")).send().await.unwrap();
     assert_eq!(r.status(), 404);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let r = client.put(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
     let (_, token, _) = app.user_with_tokens("query@example.com", "").await;
     for query in [
         "/documents?limit=abc",
