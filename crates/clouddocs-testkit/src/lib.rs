@@ -451,3 +451,18 @@ macro_rules! all_backends {
         )+
     };
 }
+
+/// The `items` of a `{items, next_cursor}` list answer, usable as the `Vec` it wraps
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+pub struct Items {
+    items: Vec<Value>,
+    /// The cursor of the next page, if any
+    pub next_cursor: Option<String>,
+}
+
+impl std::ops::Deref for Items {
+    type Target = Vec<Value>;
+    fn deref(&self) -> &Vec<Value> {
+        &self.items
+    }
+}

@@ -124,3 +124,14 @@ pub struct Page<T> {
     /// Pass as `?cursor=` for the next page; absent on the last page
     pub next_cursor: Option<String>,
 }
+
+impl<T> Page<T> {
+    /// A list small and bounded enough to come whole (a user's sessions, keys, orgs):
+    /// the same `{items, next_cursor}` shape as every list, with no next page
+    pub fn complete(items: impl IntoIterator<Item = impl Into<T>>) -> Self {
+        Self {
+            items: items.into_iter().map(Into::into).collect(),
+            next_cursor: None,
+        }
+    }
+}

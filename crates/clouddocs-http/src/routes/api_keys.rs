@@ -9,6 +9,7 @@ use clouddocs_service::tokens::{ApiKeyView, NewApiKey};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::dto::Page;
 use crate::extract::{ApiJson, Authenticated};
 use crate::problem::ApiResult;
 use crate::state::AppState;
@@ -64,9 +65,11 @@ pub async fn post_api_key(
 pub async fn get_api_keys(
     State(state): State<AppState>,
     auth: Authenticated,
-) -> ApiResult<Json<Vec<ApiKeyView>>> {
+) -> ApiResult<Json<Page<ApiKeyView>>> {
     auth.require(Scope::Profile)?;
-    Ok(Json(state.svc.list_api_keys(&auth.principal).await?))
+    Ok(Json(Page::complete(
+        state.svc.list_api_keys(&auth.principal).await?,
+    )))
 }
 
 /// Revoke one of the caller's API keys.

@@ -9,6 +9,7 @@ use clouddocs_service::tokens::{ClientView, NewClient, RegisteredClient};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::dto::Page;
 use crate::extract::{ApiJson, Authenticated};
 use crate::problem::ApiResult;
 use crate::state::AppState;
@@ -84,9 +85,11 @@ pub async fn post_client(
 pub async fn get_clients(
     State(state): State<AppState>,
     auth: Authenticated,
-) -> ApiResult<Json<Vec<ClientView>>> {
+) -> ApiResult<Json<Page<ClientView>>> {
     auth.require(Scope::Admin)?;
-    Ok(Json(state.svc.list_clients(&auth.principal).await?))
+    Ok(Json(Page::complete(
+        state.svc.list_clients(&auth.principal).await?,
+    )))
 }
 
 /// Delete a client.

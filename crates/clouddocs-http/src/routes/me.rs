@@ -7,6 +7,7 @@ use axum::{Json, Router};
 use clouddocs_domain::{DisplayName, Password, Scope};
 use clouddocs_service::ValidationError;
 
+use crate::dto::Page;
 use crate::dto::{ChangePasswordRequest, SessionResponse, UpdateMeRequest, UserResponse};
 use crate::extract::{ApiJson, Authenticated};
 use crate::problem::{ApiError, ApiResult};
@@ -95,19 +96,17 @@ pub async fn post_password(
 ///
 /// **Permissions**: any authenticated caller.
 #[utoipa::path(get, path = "/me/sessions", tag = "me",
-    responses((status = 200, body = Vec<SessionResponse>), (status = 401, description = "Not authenticated")))]
+    responses((status = 200, body = Page<SessionResponse>), (status = 401, description = "Not authenticated")))]
 pub async fn get_sessions(
     State(state): State<AppState>,
     auth: Authenticated,
-) -> ApiResult<Json<Vec<SessionResponse>>> {
+) -> ApiResult<Json<Page<SessionResponse>>> {
     auth.require(Scope::Profile)?;
     let sessions = state
         .svc
         .list_sessions(&auth.principal, auth.session_id.as_deref())
         .await?;
-    Ok(Json(
-        sessions.into_iter().map(SessionResponse::from).collect(),
-    ))
+    Ok(Json(Page::complete(sessions)))
 }
 
 /// Sign one of the caller's devices out.

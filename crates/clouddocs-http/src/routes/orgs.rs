@@ -9,6 +9,7 @@ use clouddocs_store::sql::orgs::{MemberRow, MyOrgRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::dto::Page;
 use crate::extract::{ApiJson, Authenticated};
 use crate::problem::ApiResult;
 use crate::state::AppState;
@@ -118,41 +119,29 @@ pub async fn post_org(
 ///
 /// **Permissions**: any authenticated caller.
 #[utoipa::path(get, path = "/orgs", tag = "orgs",
-    responses((status = 200, body = Vec<OrgResponse>), (status = 401, description = "Not authenticated")))]
+    responses((status = 200, body = Page<OrgResponse>), (status = 401, description = "Not authenticated")))]
 pub async fn get_orgs(
     State(state): State<AppState>,
     auth: Authenticated,
-) -> ApiResult<Json<Vec<OrgResponse>>> {
-    Ok(Json(
-        state
-            .svc
-            .list_my_orgs(&auth.principal)
-            .await?
-            .into_iter()
-            .map(OrgResponse::from)
-            .collect(),
-    ))
+) -> ApiResult<Json<Page<OrgResponse>>> {
+    Ok(Json(Page::complete(
+        state.svc.list_my_orgs(&auth.principal).await?,
+    )))
 }
 
 /// An org's members.
 ///
 /// **Permissions**: members of the org (others get 404).
 #[utoipa::path(get, path = "/orgs/{org}/members", tag = "orgs", params(("org" = String, Path)),
-    responses((status = 200, body = Vec<MemberResponse>), (status = 401, description = "Not authenticated"), (status = 404, description = "No such org, or not a member")))]
+    responses((status = 200, body = Page<MemberResponse>), (status = 401, description = "Not authenticated"), (status = 404, description = "No such org, or not a member")))]
 pub async fn get_members(
     State(state): State<AppState>,
     auth: Authenticated,
     Path(org): Path<String>,
-) -> ApiResult<Json<Vec<MemberResponse>>> {
-    Ok(Json(
-        state
-            .svc
-            .list_members(&auth.principal, &org)
-            .await?
-            .into_iter()
-            .map(MemberResponse::from)
-            .collect(),
-    ))
+) -> ApiResult<Json<Page<MemberResponse>>> {
+    Ok(Json(Page::complete(
+        state.svc.list_members(&auth.principal, &org).await?,
+    )))
 }
 
 /// Add a member or change their role.

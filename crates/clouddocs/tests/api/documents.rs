@@ -21,6 +21,29 @@ async fn a_document_lifecycle_follows_the_policy_table_basics(app: TestApp) {
         .unwrap();
     assert_eq!(org["role"], "admin");
     let org_id = org["id"].as_str().unwrap();
+    // Every list answers {items, next_cursor}.
+    let orgs: clouddocs_testkit::Items = http
+        .get(app.url("/orgs"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(orgs.len(), 1);
+    assert_eq!(orgs[0]["role"], "admin");
+    let members: clouddocs_testkit::Items = http
+        .get(app.url(&format!("/orgs/{org_id}/members")))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(members.len(), 1);
+    assert!(members.next_cursor.is_none());
     let created = http
         .post(app.url(&format!("/orgs/{org_id}/documents")))
         .bearer_auth(&alice)

@@ -168,7 +168,7 @@ async fn a_user_can_list_and_sign_out_their_devices_but_not_others(app: TestApp)
     let laptop = app.signed_in("heidi@example.com").await;
     let phone = app.browser();
     app.login(&phone, "heidi@example.com", PASSWORD).await;
-    let sessions: Vec<Value> = laptop
+    let sessions: clouddocs_testkit::Items = laptop
         .client
         .get(app.url("/me/sessions"))
         .send()
@@ -219,7 +219,7 @@ async fn a_user_can_list_and_sign_out_their_devices_but_not_others(app: TestApp)
 
 async fn login_rotates_the_session_id(app: TestApp) {
     let s = app.signed_in("judy@example.com").await;
-    let before: Vec<Value> = s
+    let before: clouddocs_testkit::Items = s
         .client
         .get(app.url("/me/sessions"))
         .send()
@@ -234,7 +234,7 @@ async fn login_rotates_the_session_id(app: TestApp) {
             .status(),
         200
     );
-    let after: Vec<Value> = s
+    let after: clouddocs_testkit::Items = s
         .client
         .get(app.url("/me/sessions"))
         .send()

@@ -142,7 +142,8 @@ async fn api_keys_are_shown_once_stored_hashed_scoped_and_revocable(app: TestApp
         .await
         .unwrap();
     assert!(!listed.contains(&key), "the key is never shown again");
-    let listed: Vec<Value> = serde_json::from_str(&listed).unwrap();
+    let listed: clouddocs_testkit::Items = serde_json::from_str(&listed).unwrap();
+    assert!(listed.next_cursor.is_none());
     assert_eq!(listed.len(), 1);
     assert!(key.starts_with(listed[0]["prefix"].as_str().unwrap()));
     assert!(listed[0].get("key_hash").is_none());

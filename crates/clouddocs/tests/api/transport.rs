@@ -86,7 +86,7 @@ async fn https_with_built_in_tls(backend: Backend) {
     assert_eq!(body["email"], "tls-user@example.com");
 
     // ConnectInfo still reaches the handlers behind the TLS acceptor: the session has the peer IP
-    let sessions: Vec<Value> = browser
+    let sessions: clouddocs_testkit::Items = browser
         .get(app.url("/me/sessions"))
         .send()
         .await
