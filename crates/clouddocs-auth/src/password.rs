@@ -1,8 +1,14 @@
-//! Password hashing: Argon2id with the OWASP parameters, run on a bounded blocking pool,
-//! with legacy bcrypt hashes verified and upgraded, and a dummy verification for unknown
-//! users so that "no such user" costs the same time as "wrong password".
+//! Password hashing: Argon2id with the OWASP parameters, run on a pool of dedicated
+//! hashing threads, with legacy bcrypt hashes verified and upgraded, and a dummy
+//! verification for unknown users so that "no such user" costs the same time as "wrong
+//! password".
+//!
+//! The hashing threads run at a lower CPU priority (nice +10) than the async executor:
+//! while a login storm keeps every core hashing, the executor still gets a core the moment
+//! a request is ready, so the rest of the API keeps its latency. When nothing else runs,
+//! hashing still has every core to itself.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher as _, Version};
 use clouddocs_domain::Password;
@@ -36,11 +42,18 @@ pub enum Verification {
     },
 }
 
-/// Hashes and verifies passwords off the async executor, at most `permits` at a time
+/// Nice value of the hashing threads (0 is the executor's; higher yields to it)
+const HASHING_NICENESS: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashes and verifies passwords off the async executor, at most `permits` at a time, on
+/// as many dedicated threads
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     dummy_hash: Arc<str>,
     /// Argon2 working memory, one buffer per permit, reused across verifications so a
     /// login does not allocate and fault in 19 MiB each time
@@ -65,9 +78,12 @@ impl PasswordHasher {
     pub fn new(max_concurrent: usize) -> Result<Self, HashError> {
         let params = owasp_params();
         let dummy_hash = hash_blocking(&params, b"clouddocs-dummy-password-for-timing")?;
+        let threads = max_concurrent.max(1);
+        let jobs = spawn_workers(threads)?;
         Ok(Self {
             params,
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            permits: Arc::new(Semaphore::new(threads)),
+            jobs,
             dummy_hash: dummy_hash.into(),
             memory: Arc::new(std::sync::Mutex::new(Vec::new())),
         })
@@ -77,15 +93,22 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
+        // INVARIANT: a job is queued only with a permit held, so no job ever waits for a
+        // thread: there are as many threads as permits.
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| HashError::PoolClosed)?;
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(work))
-            .await
-            .map_err(|_| HashError::PoolClosed)
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                // The caller may have gone (request cancelled): nothing to tell it then.
+                let _ = done.send(span.in_scope(work));
+            }))
+            .map_err(|_| HashError::PoolClosed)?;
+        result.await.map_err(|_| HashError::PoolClosed)
     }
 
     /// Hashes a new password
@@ -121,6 +144,41 @@ impl PasswordHasher {
             result
         })
         .await?
+    }
+}
+
+/// Starts `count` hashing threads at a lower priority; they stop when every sender is gone
+fn spawn_workers(count: usize) -> Result<mpsc::Sender<Job>, HashError> {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let queue = Arc::new(Mutex::new(queue));
+    for n in 0..count {
+        let queue = queue.clone();
+        std::thread::Builder::new()
+            .name(format!("clouddocs-argon2-{n}"))
+            .spawn(move || {
+                lower_priority();
+                loop {
+                    // The lock is held only while waiting for the next job, never while
+                    // hashing.
+                    let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(mpsc::RecvError) => break,
+                    }
+                }
+            })
+            .map_err(|_| HashError::PoolClosed)?;
+    }
+    Ok(jobs)
+}
+
+/// Makes the calling thread yield the CPU to the executor (Linux: nice is per thread)
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(err) =
+        rustix::process::setpriority_process(Some(rustix::thread::gettid()), HASHING_NICENESS)
+    {
+        tracing::warn!(error = %err, "cannot lower the hashing threads' priority");
     }
 }
 

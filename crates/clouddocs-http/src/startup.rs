@@ -65,7 +65,7 @@ pub async fn build_state(settings: &ServerSettings) -> anyhow::Result<AppState> 
     .map_err(|e| anyhow::anyhow!("cannot load signing keys: {e}"))?;
     let denylist: Arc<dyn Denylist> = match &settings.redis_url {
         Some(url) => Arc::new(RedisDenylist::connect(url).await?),
-        None => Arc::new(SqlDenylist::new(db.clone())),
+        None => Arc::new(SqlDenylist::open(db.clone(), clouddocs_service::now_ms()).await?),
     };
     let brute_force = match &settings.redis_url {
         Some(url) => crate::rate_limit::BruteForce::new(

@@ -138,6 +138,7 @@ impl Services {
                 if let Some(new_hash) = rehash {
                     let mut conn = self.db.acquire().await?;
                     users::set_password_hash(&mut conn, &row.id, &new_hash, now_ms()).await?;
+                    self.user_changed(&row.id);
                 }
                 Ok(row)
             }
@@ -197,11 +198,25 @@ impl Services {
 
     /// The caller's own profile
     pub async fn me(&self, principal: &Principal) -> Result<User, ServiceError> {
+        let id = principal.user_id.to_string();
+        let ticket = match self.users.get(&id) {
+            Ok(user) => return Ok((*user).clone()),
+            Err(ticket) => ticket,
+        };
         let mut conn = self.db.acquire().await?;
-        let row = users::find(&mut conn, &principal.user_id.to_string())
+        let row = users::find(&mut conn, &id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        Ok(User::from(&row))
+        let user = User::from(&row);
+        self.users
+            .fill(ticket, &id, std::sync::Arc::new(user.clone()));
+        Ok(user)
+    }
+
+    /// Forgets the cached profile of `user_id`; every change to a user row calls it once
+    /// its transaction has committed
+    pub(crate) fn user_changed(&self, user_id: &str) {
+        self.users.invalidate(user_id);
     }
 
     /// Changes the caller's display name
@@ -224,6 +239,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound)?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.user_changed(&id);
         Ok(User::from(&row))
     }
 
@@ -279,6 +295,7 @@ impl Services {
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.user_changed(&id);
         self.revoke_user_tokens(&id, "password changed").await?;
         tracing::info!(user_id = %id, sessions_ended = ended, "password changed");
         Ok(())

@@ -57,6 +57,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound)?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.user_changed(user_id);
         self.revoke_user_tokens(user_id, "account disabled").await?;
         tracing::info!(target_user = %user_id, "user disabled");
         Ok(User::from(&row))

@@ -4,9 +4,9 @@
 
 use clouddocs_audit::{AuditEvent, ChainError, ChainVerifier, NewEvent, Outcome, seal};
 use clouddocs_domain::Principal;
+use clouddocs_store::Conn;
 use clouddocs_store::sql::audit::{self, AuditFilter, AuditRow};
 use clouddocs_store::sql::orgs;
-use clouddocs_store::{Conn, StoreError};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -96,13 +96,17 @@ impl Entry {
     }
 }
 
-/// Appends one event inside the caller's transaction
-pub(crate) async fn record(conn: &mut Conn, entry: Entry) -> Result<(), ServiceError> {
-    let meta = REQUEST_META.try_with(Clone::clone).unwrap_or_default();
-    let (seq, prev_hash) = audit::claim_next(conn).await?;
+/// Seals `entry` as event `seq` after `prev_hash`
+pub(crate) fn seal_row(
+    entry: Entry,
+    meta: RequestMeta,
+    at: i64,
+    seq: i64,
+    prev_hash: &str,
+) -> AuditRow {
     let event = seal(
         NewEvent {
-            at: now_ms(),
+            at,
             actor: entry.actor,
             action: entry.action.to_owned(),
             target: entry.target,
@@ -112,9 +116,9 @@ pub(crate) async fn record(conn: &mut Conn, entry: Entry) -> Result<(), ServiceE
             detail: entry.detail,
         },
         seq,
-        &prev_hash,
+        prev_hash,
     );
-    let row = AuditRow {
+    AuditRow {
         seq: event.seq,
         at: event.at,
         actor: event.actor,
@@ -127,7 +131,17 @@ pub(crate) async fn record(conn: &mut Conn, entry: Entry) -> Result<(), ServiceE
         org_id: entry.org_id,
         prev_hash: event.prev_hash,
         hash: event.hash,
-    };
+    }
+}
+
+fn current_meta() -> RequestMeta {
+    REQUEST_META.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// Appends one event inside the caller's transaction
+pub(crate) async fn record(conn: &mut Conn, entry: Entry) -> Result<(), ServiceError> {
+    let (seq, prev_hash) = audit::claim_next(conn).await?;
+    let row = seal_row(entry, current_meta(), now_ms(), seq, &prev_hash);
     audit::append(conn, &row).await?;
     Ok(())
 }
@@ -208,11 +222,9 @@ pub struct AuditQuery {
 
 impl Services {
     /// Records one event in a transaction of its own (security events without a state change)
+    /// (committed together with the other such events waiting at that moment)
     pub async fn audit(&self, entry: Entry) -> Result<(), ServiceError> {
-        let mut tx = self.db.begin().await?;
-        record(&mut tx, entry).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(())
+        self.audit_batch.append(entry, current_meta()).await
     }
 
     /// Events visible to the caller, newest first: everything for platform admins, their

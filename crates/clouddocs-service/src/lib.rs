@@ -5,7 +5,9 @@
 mod accounts;
 mod admin;
 pub mod audit;
+mod audit_batch;
 pub mod authz;
+mod cache;
 mod documents;
 mod error;
 pub mod oauth;
@@ -58,10 +60,14 @@ pub struct Services {
     tokens: TokenConfig,
     policy: Arc<PolicyEngine>,
     verified: Arc<tokens::VerifiedTokens>,
+    audit_batch: audit_batch::AuditBatcher,
+    users: Arc<cache::LocalCache<User>>,
+    clients: Arc<cache::LocalCache<clouddocs_store::sql::clients::ClientRow>>,
 }
 
 impl Services {
-    /// Wires the use cases over an open database
+    /// Wires the use cases over an open database; starts the audit writer, so it must be
+    /// called inside a Tokio runtime
     pub fn new(
         db: Db,
         hasher: PasswordHasher,
@@ -71,7 +77,12 @@ impl Services {
         tokens: TokenConfig,
         policy: Arc<PolicyEngine>,
     ) -> Self {
+        // A SQLite database has exactly one server process: its caches see every write.
+        let sole_writer = db.backend() == clouddocs_store::Backend::Sqlite;
         Self {
+            audit_batch: audit_batch::AuditBatcher::spawn(db.clone()),
+            users: Arc::new(cache::LocalCache::new(sole_writer)),
+            clients: Arc::new(cache::LocalCache::new(sole_writer)),
             db,
             hasher,
             config,

@@ -6,6 +6,11 @@ mod config;
 
 use clap::Parser;
 
+/// mimalloc: per-thread free lists make the many small, short-lived allocations of a
+/// request cheaper than glibc's arenas (see BENCHMARKS.md)
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // reqwest (tests) and sqlx can both enable rustls providers; pick one explicitly.

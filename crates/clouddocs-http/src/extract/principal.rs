@@ -79,7 +79,7 @@ async fn authenticate(
                 BearerError::NotAUser => {
                     ApiError::Forbidden("client tokens cannot act as a user".to_owned())
                 }
-                BearerError::Unavailable => ApiError::Unavailable,
+                BearerError::Unavailable(_) => ApiError::Unavailable,
                 BearerError::Revoked => ApiError::Unauthenticated {
                     detail: "token has been revoked",
                     invalid_token: true,

@@ -243,6 +243,7 @@ impl Services {
         tx.commit()
             .await
             .map_err(clouddocs_store::StoreError::from)?;
+        self.clients.invalidate(id);
         Ok(())
     }
 }

@@ -188,11 +188,22 @@ impl Services {
         client_id: &str,
         secret: Option<&str>,
     ) -> Result<ClientRow, OAuthError> {
-        let mut conn = self.db.acquire().await?;
-        let client = clouddocs_store::sql::clients::find(&mut conn, client_id).await?;
+        let client = match self.clients.get(client_id) {
+            Ok(client) => Some(client),
+            Err(ticket) => {
+                let mut conn = self.db.acquire().await?;
+                let found = clouddocs_store::sql::clients::find(&mut conn, client_id)
+                    .await?
+                    .map(std::sync::Arc::new);
+                if let Some(found) = &found {
+                    self.clients.fill(ticket, client_id, found.clone());
+                }
+                found
+            }
+        };
         // Hash even for unknown clients so timing does not reveal which ids exist.
         let presented = token::digest(secret.unwrap_or_default());
-        let Some(client) = client else {
+        let Some(client) = client.map(std::sync::Arc::unwrap_or_clone) else {
             return Err(OAuthError::InvalidClient);
         };
         match (&client.secret_hash, secret) {
@@ -390,9 +401,9 @@ impl Services {
     pub async fn housekeeping(&self) -> Result<(), ServiceError> {
         self.keys.reload().await?;
         self.reload_policies().await?;
-        let mut conn = self.db.acquire().await?;
         let now = now_ms();
-        clouddocs_store::sql::denylist::purge_expired(&mut conn, now).await?;
+        self.denylist.purge_expired(now).await?;
+        let mut conn = self.db.acquire().await?;
         clouddocs_store::sql::sessions::delete_expired(&mut conn, now).await?;
         // Used codes are kept a day past expiry so a late replay still revokes its tokens.
         clouddocs_store::sql::oidc::purge_codes(&mut conn, now.saturating_sub(86_400_000)).await?;

@@ -60,7 +60,7 @@ pub enum BearerError {
     NotAUser,
     /// The denylist could not be checked; the token is refused (fail closed)
     #[error("token cannot be checked right now")]
-    Unavailable,
+    Unavailable(#[source] clouddocs_store::StoreError),
 }
 
 impl Services {
@@ -105,8 +105,12 @@ impl Services {
         Ok(())
     }
 
-    /// Verifies a bearer access token and checks the denylist
-    pub async fn authenticate_bearer(&self, jwt: &str) -> Result<Principal, BearerError> {
+    /// Verifies an access token (signature once, then from the verified-token cache; expiry
+    /// every time) and checks the denylist for the token and the login it descends from
+    pub(crate) async fn verify_live_access(
+        &self,
+        jwt: &str,
+    ) -> Result<std::sync::Arc<AccessClaims>, BearerError> {
         let now = now_ms() / 1000;
         let digest = super::verified::digest(jwt);
         let claims = match self.verified.get(&digest, now) {
@@ -118,7 +122,6 @@ impl Services {
                 claims
             }
         };
-        let claims = (*claims).clone();
         let jti = jti_key(&claims.jti);
         let fam = claims
             .sid
@@ -130,14 +133,19 @@ impl Services {
             .any_revoked([&jti, &fam, &jti], now_ms())
             .await
         {
-            Ok(false) => {}
-            Ok(true) => return Err(BearerError::Revoked),
+            Ok(false) => Ok(claims),
+            Ok(true) => Err(BearerError::Revoked),
             Err(err) => {
                 // Fail closed: a token that cannot be checked is not accepted.
                 tracing::error!(error = %err, "denylist unavailable");
-                return Err(BearerError::Unavailable);
+                Err(BearerError::Unavailable(err))
             }
         }
+    }
+
+    /// Verifies a bearer access token and checks the denylist
+    pub async fn authenticate_bearer(&self, jwt: &str) -> Result<Principal, BearerError> {
+        let claims = self.verify_live_access(jwt).await?;
         if claims.client {
             return Err(BearerError::NotAUser);
         }
@@ -149,9 +157,9 @@ impl Services {
             user_id,
             platform_admin: claims.roles.iter().any(|r| r == "platform_admin"),
             method: AuthMethod::Bearer {
-                jti: claims.jti,
+                jti: claims.jti.clone(),
                 expires_at: claims.exp,
-                client_id: claims.client_id.map(ClientId::new),
+                client_id: claims.client_id.clone().map(ClientId::new),
             },
             scopes: Scopes::parse(&claims.scope)
                 .map_err(|_| BearerError::Invalid(JwtError::Malformed))?,
@@ -218,31 +226,26 @@ impl Services {
 
     /// RFC 7662: what the presented token is, if it is active
     pub async fn introspect(&self, presented: &str) -> Result<Introspection, OAuthError> {
-        if let Ok(claims) = self
-            .keys
-            .verify::<AccessClaims>(presented, &self.verify_options())
-            .await
-        {
-            let fam = claims.sid.as_deref().map(family_key).unwrap_or_default();
-            let revoked = self
-                .denylist
-                .any_revoked([&jti_key(&claims.jti), &fam, &fam], now_ms())
-                .await?;
-            if revoked {
-                return Ok(Introspection::default());
+        match self.verify_live_access(presented).await {
+            Ok(claims) => {
+                let claims = AccessClaims::clone(&claims);
+                return Ok(Introspection {
+                    active: true,
+                    scope: Some(claims.scope),
+                    client_id: claims.client_id,
+                    sub: Some(claims.sub),
+                    token_type: Some("access_token"),
+                    exp: Some(claims.exp),
+                    iat: Some(claims.iat),
+                    iss: Some(claims.iss),
+                    aud: Some(claims.aud),
+                    jti: Some(claims.jti),
+                });
             }
-            return Ok(Introspection {
-                active: true,
-                scope: Some(claims.scope),
-                client_id: claims.client_id,
-                sub: Some(claims.sub),
-                token_type: Some("access_token"),
-                exp: Some(claims.exp),
-                iat: Some(claims.iat),
-                iss: Some(claims.iss),
-                aud: Some(claims.aud),
-                jti: Some(claims.jti),
-            });
+            Err(BearerError::Revoked) => return Ok(Introspection::default()),
+            Err(BearerError::Unavailable(err)) => return Err(err.into()),
+            // Not a valid access token: perhaps a refresh token.
+            Err(BearerError::Invalid(_) | BearerError::NotAUser) => {}
         }
         let found = {
             let mut conn = self.db.acquire().await?;

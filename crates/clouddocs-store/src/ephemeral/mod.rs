@@ -19,6 +19,10 @@ pub trait Denylist: Send + Sync + std::fmt::Debug {
     async fn revoke(&self, key: &str, expires_at: i64) -> Result<(), StoreError>;
     /// Whether any of `keys` is denylisted at `now`
     async fn any_revoked(&self, keys: [&str; 3], now: i64) -> Result<bool, StoreError>;
+    /// Drops entries whose tokens have all expired (housekeeping); Redis expires its own
+    async fn purge_expired(&self, _now: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Whether the backing service answers (readiness)
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())

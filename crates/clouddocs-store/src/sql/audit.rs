@@ -67,6 +67,63 @@ pub async fn claim_next(conn: &mut AnyConnection) -> Result<(i64, String), Store
     )
 }
 
+/// Claims `count` consecutive sequence numbers at once (a batch of events); returns the
+/// first of them and the hash before it. Locks like [`claim_next`].
+pub async fn claim_many(conn: &mut AnyConnection, count: i64) -> Result<(i64, String), StoreError> {
+    let (last, hash): (i64, String) =
+        sqlx::query_as("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+            .bind(count)
+            .fetch_one(conn)
+            .await?;
+    Ok((last - count + 1, hash))
+}
+
+/// Rows per multi-row INSERT: 12 binds each stays far below SQLite's and PostgreSQL's
+/// limits on bind parameters
+const ROWS_PER_INSERT: usize = 100;
+
+/// Stores consecutive sealed events and moves the head to the last one
+pub async fn append_many(conn: &mut AnyConnection, rows: &[AuditRow]) -> Result<(), StoreError> {
+    let Some(last) = rows.last() else {
+        return Ok(());
+    };
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        // INVARIANT: only `$n` placeholders are formatted in; every value is bound.
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let cols: Vec<String> = (1..=12).map(|c| format!("${}", r * 12 + c)).collect();
+                format!("({})", cols.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_events ({COLUMNS}) VALUES {}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            query = query
+                .bind(row.seq)
+                .bind(row.at)
+                .bind(&row.actor)
+                .bind(&row.action)
+                .bind(&row.target)
+                .bind(&row.outcome)
+                .bind(&row.ip)
+                .bind(&row.request_id)
+                .bind(&row.detail)
+                .bind(&row.org_id)
+                .bind(&row.prev_hash)
+                .bind(&row.hash);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&last.hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Stores a sealed event and moves the head to it
 pub async fn append(conn: &mut AnyConnection, row: &AuditRow) -> Result<(), StoreError> {
     sqlx::query(sqlx::AssertSqlSafe(format!(

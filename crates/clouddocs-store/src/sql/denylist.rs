@@ -42,6 +42,16 @@ pub async fn any_live(
     Ok(hit.is_some())
 }
 
+/// Every entry still live at `now`, with its expiry
+pub async fn live(conn: &mut AnyConnection, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT key, expires_at FROM revoked_tokens WHERE expires_at > $1")
+            .bind(now)
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
 /// Drops entries whose tokens have all expired (housekeeping)
 pub async fn purge_expired(conn: &mut AnyConnection, now: i64) -> Result<u64, StoreError> {
     Ok(

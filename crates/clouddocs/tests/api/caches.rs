@@ -1,0 +1,196 @@
+//! The hot-path caches never serve a stale answer: profiles, clients and the in-memory
+//! denylist follow every write at once, and batched audit events form one gapless chain.
+
+use clouddocs_http::rate_limit::Limit;
+use clouddocs_testkit::{Backend, TestApp, all_backends};
+use serde_json::{Value, json};
+
+all_backends!(
+    a_cached_profile_follows_every_change,
+    a_deleted_client_is_refused_at_once,
+    a_revoked_token_is_refused_at_once_after_being_accepted,
+);
+
+/// A burst of token requests from one address: the per-address limit is lifted
+async fn spawn_unlimited(backend: Backend) -> Option<TestApp> {
+    TestApp::spawn_with(backend, |s| {
+        s.http.rate_limits.token_per_ip = Limit {
+            burst: 1000,
+            per_seconds: 1,
+        };
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_audit_events_form_one_gapless_chain_sqlite() {
+    if let Some(app) = spawn_unlimited(Backend::Sqlite).await {
+        concurrent_audit_events_form_one_gapless_chain(app).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_audit_events_form_one_gapless_chain_postgres() {
+    if let Some(app) = spawn_unlimited(Backend::Postgres).await {
+        concurrent_audit_events_form_one_gapless_chain(app).await;
+    }
+}
+
+async fn a_cached_profile_follows_every_change(app: TestApp) {
+    let (user_id, access, _) = app.user_with_tokens("cache@example.com", "").await;
+    let client = reqwest::Client::new();
+    for _ in 0..3 {
+        let me: Value = app.me_with_bearer(&access).await.json().await.unwrap();
+        assert_eq!(me["id"], user_id.as_str());
+    }
+    for name in ["First Name", "Second Name"] {
+        let patched = client
+            .patch(app.url("/me"))
+            .bearer_auth(&access)
+            .json(&json!({ "display_name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patched.status(), 200);
+        let me: Value = app.me_with_bearer(&access).await.json().await.unwrap();
+        assert_eq!(me["display_name"], name, "GET /me right after PATCH /me");
+    }
+}
+
+async fn a_deleted_client_is_refused_at_once(app: TestApp) {
+    let admin = app.admin_token("ops@example.com").await;
+    let (id, secret) = app
+        .register_client(
+            &admin,
+            json!({"name": "svc", "grant_types": ["client_credentials"], "scopes": ["documents:read"], "confidential": true}),
+        )
+        .await;
+    let secret = secret.unwrap();
+    let client = reqwest::Client::new();
+    let grant = || {
+        client
+            .post(app.url("/oauth/token"))
+            .basic_auth(&id, Some(&secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(grant().await.unwrap().status(), 200);
+    }
+    let deleted = client
+        .delete(app.url(&format!("/admin/clients/{id}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let refused = grant().await.unwrap();
+    assert_eq!(
+        refused.status(),
+        401,
+        "a deleted client must not get tokens"
+    );
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+}
+
+async fn a_revoked_token_is_refused_at_once_after_being_accepted(app: TestApp) {
+    let admin = app.admin_token("root@example.com").await;
+    let (user_id, access, _) = app.user_with_tokens("gone@example.com", "").await;
+    // Accepted (and so cached as verified) many times first.
+    for _ in 0..5 {
+        assert_eq!(app.me_with_bearer(&access).await.status(), 200);
+    }
+    let disabled = reqwest::Client::new()
+        .post(app.url(&format!("/admin/users/{user_id}/disable")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert!(disabled.status().is_success(), "{}", disabled.status());
+    assert_eq!(app.me_with_bearer(&access).await.status(), 401);
+    // The admin's own token was never revoked.
+    assert_eq!(app.me_with_bearer(&admin).await.status(), 200);
+}
+
+async fn concurrent_audit_events_form_one_gapless_chain(app: TestApp) {
+    let admin = app.admin_token("audit@example.com").await;
+    let (id, secret) = app
+        .register_client(
+            &admin,
+            json!({"name": "burst", "grant_types": ["client_credentials"], "scopes": ["documents:read"], "confidential": true}),
+        )
+        .await;
+    let secret = secret.unwrap();
+    let client = reqwest::Client::new();
+    // Token issuance (batched), failed client authentication and state changes (each in
+    // its own transaction) all at once.
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let (client, url, id, secret) = (
+            client.clone(),
+            app.url("/oauth/token"),
+            id.clone(),
+            secret.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let presented = if i % 5 == 0 { "wrong" } else { secret.as_str() };
+            client
+                .post(url)
+                .basic_auth(&id, Some(presented))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    for i in 0..10 {
+        let (client, url, admin) = (client.clone(), app.url("/orgs"), admin.clone());
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(&admin)
+                .json(&json!({ "name": format!("org {i}") }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 48);
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 12);
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 10);
+    let verify: Value = client
+        .get(app.url("/audit/verify"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verify["ok"], true, "{verify}");
+    let events: Value = client
+        .get(app.url("/audit?action=token.issue&limit=100"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let issued = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == id.as_str())
+        .count();
+    assert_eq!(issued, 48, "one event per issued token");
+}
