@@ -78,16 +78,30 @@ pub async fn claim_many(conn: &mut AnyConnection, count: i64) -> Result<(i64, St
     Ok((last - count + 1, hash))
 }
 
-/// Rows per multi-row INSERT: 12 binds each stays far below SQLite's and PostgreSQL's
-/// limits on bind parameters
-const ROWS_PER_INSERT: usize = 100;
+/// Rows per multi-row INSERT, largest first: a batch is cut greedily into these, so every
+/// connection prepares (and caches) at most four INSERT statements, whatever the batch
+/// sizes; 64 rows × 12 binds stays far below SQLite's and PostgreSQL's bind limits
+const CHUNKS: [usize; 4] = [64, 16, 4, 1];
+
+/// Cuts `rows` into slices of the [`CHUNKS`] sizes
+fn chunked(mut rows: &[AuditRow]) -> Vec<&[AuditRow]> {
+    let mut out = Vec::new();
+    for size in CHUNKS {
+        while rows.len() >= size {
+            let (head, tail) = rows.split_at(size);
+            out.push(head);
+            rows = tail;
+        }
+    }
+    out
+}
 
 /// Stores consecutive sealed events and moves the head to the last one
 pub async fn append_many(conn: &mut AnyConnection, rows: &[AuditRow]) -> Result<(), StoreError> {
     let Some(last) = rows.last() else {
         return Ok(());
     };
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
+    for chunk in chunked(rows) {
         // INVARIANT: only `$n` placeholders are formatted in; every value is bound.
         let values: Vec<String> = (0..chunk.len())
             .map(|r| {
@@ -208,4 +222,37 @@ pub async fn list(
         query = query.bind(org);
     }
     Ok(query.fetch_all(conn).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(seq: i64) -> AuditRow {
+        AuditRow {
+            seq,
+            at: 0,
+            actor: None,
+            action: "a".to_owned(),
+            target: None,
+            outcome: "success".to_owned(),
+            ip: None,
+            request_id: None,
+            detail: "{}".to_owned(),
+            org_id: None,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn batches_are_cut_into_few_statement_shapes_in_order() {
+        for n in 0..300 {
+            let rows: Vec<AuditRow> = (0..n).map(row).collect();
+            let chunks = chunked(&rows);
+            assert!(chunks.iter().all(|c| CHUNKS.contains(&c.len())));
+            let seqs: Vec<i64> = chunks.iter().flat_map(|c| c.iter().map(|r| r.seq)).collect();
+            assert_eq!(seqs, (0..n).collect::<Vec<_>>(), "every row once, in order");
+        }
+    }
 }
