@@ -5,6 +5,8 @@
 //! none, when nothing permitted), and a policy that failed to evaluate was skipped and is
 //! listed in the reasons. Denial is the default.
 
+use std::collections::HashMap;
+
 use cedar_policy::{AuthorizationError, PolicyId, PolicySet, Response};
 use serde::{Deserialize, Serialize};
 
@@ -32,12 +34,12 @@ impl Decision {
     }
 
     /// Reads Cedar's answer, naming policies by their `@id`
-    pub(crate) fn from_response(response: &Response, policies: &PolicySet) -> Self {
+    pub(crate) fn from_response(response: &Response, labels: &Labels) -> Self {
         let allowed = response.decision() == cedar_policy::Decision::Allow;
         let mut determining: Vec<String> = response
             .diagnostics()
             .reason()
-            .map(|id| policy_label(policies, id))
+            .map(|id| labels.get(id))
             .collect();
         determining.sort();
         let mut reasons: Vec<String> = if determining.is_empty() {
@@ -55,7 +57,7 @@ impl Decision {
             .map(|err| match err {
                 AuthorizationError::PolicyEvaluationError(failure) => format!(
                     "policy `{}` was skipped: {}",
-                    policy_label(policies, failure.policy_id()),
+                    labels.get(failure.policy_id()),
                     one_line(failure.inner())
                 ),
             })
@@ -75,5 +77,26 @@ pub(crate) fn policy_label(policies: &PolicySet, id: &PolicyId) -> String {
     match policies.annotation(id, "id") {
         Some(label) if !label.is_empty() => label.to_owned(),
         _ => id.to_string(),
+    }
+}
+
+/// Every policy's label, read once when a set is loaded: Cedar parses the annotation key
+/// anew on every annotation lookup, which cost a decision more than evaluating a policy
+#[derive(Debug)]
+pub(crate) struct Labels(HashMap<PolicyId, String>);
+
+impl Labels {
+    pub(crate) fn new(policies: &PolicySet) -> Self {
+        Self(
+            policies
+                .policies()
+                .map(|policy| (policy.id().clone(), policy_label(policies, policy.id())))
+                .collect(),
+        )
+    }
+
+    /// The label of a policy of the set; a policy outside it is named by its Cedar id
+    fn get(&self, id: &PolicyId) -> String {
+        self.0.get(id).cloned().unwrap_or_else(|| id.to_string())
     }
 }

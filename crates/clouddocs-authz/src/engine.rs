@@ -5,17 +5,19 @@
 //! 1-based line and column of the first problem. Readers clone an `Arc` under a short read
 //! lock and evaluate without holding it.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use cedar_policy::ffi::DetailedError;
 use cedar_policy::{
-    Authorizer, Context, Entities, PolicySet, Request, Schema, ValidationMode, Validator,
+    ActionConstraint, Authorizer, Context, Entities, EntityUid, PolicySet, Request, Schema,
+    ValidationMode, Validator,
 };
 
-use crate::decision::{Decision, policy_label};
+use crate::decision::{Decision, Labels, policy_label};
 use crate::entities::{
-    self, CustomCheck, DocAction, DocumentFacts, EntityRef, PrincipalFacts, Slice, one_line,
+    self, CustomCheck, DocAction, DocumentFacts, EntityRef, PrincipalFacts, Vocabulary, one_line,
 };
 
 /// The default schema, `policies/clouddocs.cedarschema`
@@ -65,6 +67,89 @@ struct ActiveSet {
     text: String,
     schema_extension: String,
     policies: PolicySet,
+    labels: Labels,
+    by_action: ByAction,
+}
+
+impl ActiveSet {
+    fn new(
+        text: &str,
+        schema_extension: &str,
+        policies: PolicySet,
+        vocabulary: &Vocabulary,
+    ) -> Self {
+        let by_action = ByAction::new(&policies, vocabulary);
+        Self {
+            text: text.to_owned(),
+            schema_extension: schema_extension.to_owned(),
+            labels: Labels::new(&policies),
+            policies,
+            by_action,
+        }
+    }
+
+    /// The policies a decision on `action` can be determined by
+    fn for_action(&self, action: DocAction) -> &PolicySet {
+        let sliced = match action {
+            DocAction::Read => &self.by_action.read,
+            DocAction::Update => &self.by_action.update,
+            DocAction::Delete => &self.by_action.delete,
+            DocAction::Share => &self.by_action.share,
+        };
+        sliced.as_ref().unwrap_or(&self.policies)
+    }
+}
+
+/// The active set cut by action, for our own decisions.
+///
+/// Cedar evaluates every policy of a set on every request, building each policy's
+/// condition anew, so a decision costs in proportion to the size of the set. A policy
+/// whose action scope excludes the request's action is false before its body is looked
+/// at (the scope is the first conjunct, and scope tests cannot fail), so it can never
+/// determine a decision nor be skipped with an error: leaving it out of the set changes
+/// neither the decision nor its reasons, only the work. Our entities never include action
+/// entities, so `action in [A, B]` holds exactly for `A` and `B`; an `in` naming an
+/// action that is not ours (a group, another namespace's) keeps its policy in every
+/// slice, to stay on the safe side. `None` when the set holds templates: then every
+/// decision uses the whole set.
+#[derive(Debug, Default)]
+struct ByAction {
+    read: Option<PolicySet>,
+    update: Option<PolicySet>,
+    delete: Option<PolicySet>,
+    share: Option<PolicySet>,
+}
+
+impl ByAction {
+    fn new(policies: &PolicySet, vocabulary: &Vocabulary) -> Self {
+        let slice = |action: DocAction| {
+            if policies.templates().next().is_some() {
+                return None;
+            }
+            let uid = vocabulary.action(action);
+            let mut sliced = PolicySet::new();
+            for policy in policies.policies() {
+                let applies = match policy.action_constraint() {
+                    ActionConstraint::Any => true,
+                    ActionConstraint::Eq(only) => only == *uid,
+                    ActionConstraint::In(listed) => listed
+                        .iter()
+                        .any(|listed| listed == uid || !vocabulary.is_known_action(listed)),
+                };
+                if applies {
+                    // Only a template-linked policy can be refused, and there are none
+                    sliced.add(policy.clone()).ok()?;
+                }
+            }
+            Some(sliced)
+        };
+        Self {
+            read: slice(DocAction::Read),
+            update: slice(DocAction::Update),
+            delete: slice(DocAction::Delete),
+            share: slice(DocAction::Share),
+        }
+    }
 }
 
 /// A Cedar schema and the active policy set, shared by every request
@@ -72,6 +157,7 @@ struct ActiveSet {
 pub struct PolicyEngine {
     base_schema: String,
     authorizer: Authorizer,
+    vocabulary: Vocabulary,
     active: RwLock<Arc<ActiveSet>>,
 }
 
@@ -92,14 +178,17 @@ impl PolicyEngine {
     pub fn new(schema_src: &str, policies_src: &str) -> Result<Self, AuthzError> {
         let validator = parse_schema(schema_src)?;
         let policies = compile(&validator, policies_src)?;
+        let vocabulary = Vocabulary::new().map_err(|message| AuthzError::Schema {
+            message,
+            line: None,
+            column: None,
+        })?;
+        let active = ActiveSet::new(policies_src, "", policies, &vocabulary);
         Ok(Self {
             base_schema: schema_src.to_owned(),
             authorizer: Authorizer::new(),
-            active: RwLock::new(Arc::new(ActiveSet {
-                text: policies_src.to_owned(),
-                schema_extension: String::new(),
-                policies,
-            })),
+            vocabulary,
+            active: RwLock::new(Arc::new(active)),
         })
     }
 
@@ -149,11 +238,12 @@ impl PolicyEngine {
             )?
         };
         let policies = compile(&validator, new_src)?;
-        let next = Arc::new(ActiveSet {
-            text: new_src.to_owned(),
-            schema_extension: extension.to_owned(),
+        let next = Arc::new(ActiveSet::new(
+            new_src,
+            extension,
             policies,
-        });
+            &self.vocabulary,
+        ));
         // A poisoned lock still holds a whole `Arc`: there is no half-written state to fear.
         *self.active.write().unwrap_or_else(PoisonError::into_inner) = next;
         Ok(())
@@ -166,12 +256,72 @@ impl PolicyEngine {
         action: DocAction,
         document: &DocumentFacts,
     ) -> Decision {
-        self.decide_schema_checked(entities::document_slice(principal, action, document))
+        let vocabulary = &self.vocabulary;
+        let entities = vocabulary
+            .org_slice(principal, &document.org_id)
+            .and_then(|mut slice| {
+                let (resource, entity) = vocabulary.document_entity(document)?;
+                slice.push(entity);
+                // One transitive closure over the whole slice
+                Entities::from_entities(slice, None)
+                    .map(|entities| (resource, entities))
+                    .map_err(|err| with_sources(&err))
+            });
+        let (resource, entities) = match entities {
+            Ok(built) => built,
+            Err(err) => return fatal(&err),
+        };
+        let active = self.current();
+        self.evaluate(
+            &active,
+            active.for_action(action),
+            vocabulary.user(&principal.user_id),
+            vocabulary.action(action).clone(),
+            resource,
+            &entities,
+        )
+    }
+
+    /// Decides `action` by `principal` on many documents, e.g. a page of a listing: each
+    /// decision is exactly [`PolicyEngine::decide_document`]'s, against one snapshot of the
+    /// active set, with what the documents share (the principal, the action, each org's
+    /// entities) built once instead of once per document
+    pub fn document_decider<'a>(
+        &'a self,
+        principal: &'a PrincipalFacts,
+        action: DocAction,
+    ) -> DocumentDecider<'a> {
+        DocumentDecider {
+            engine: self,
+            active: self.current(),
+            principal,
+            principal_uid: self.vocabulary.user(&principal.user_id),
+            doc_action: action,
+            action: self.vocabulary.action(action).clone(),
+            orgs: HashMap::new(),
+        }
     }
 
     /// May `principal` manage the members of `org_id`
     pub fn decide_manage_users(&self, principal: &PrincipalFacts, org_id: &str) -> Decision {
-        self.decide_schema_checked(entities::manage_users_slice(principal, org_id))
+        let (principal, action, resource, entities) =
+            match self.vocabulary.manage_users_slice(principal, org_id) {
+                Ok(slice) => slice,
+                Err(err) => return fatal(&err),
+            };
+        let entities = match Entities::from_entities(entities, None) {
+            Ok(entities) => entities,
+            Err(err) => return fatal(&with_sources(&err)),
+        };
+        let active = self.current();
+        self.evaluate(
+            &active,
+            &active.policies,
+            principal,
+            action,
+            resource,
+            &entities,
+        )
     }
 
     /// Evaluates a caller-built question against the active set, without schema validation,
@@ -198,43 +348,84 @@ impl PolicyEngine {
         let response = self
             .authorizer
             .is_authorized(&cedar_request, &active.policies, &entities);
-        Ok(Decision::from_response(&response, &active.policies))
+        Ok(Decision::from_response(&response, &active.labels))
     }
 
-    /// Evaluates one of our own requests; entities and request conform to the schema or it is a deny
-    fn decide_schema_checked(&self, slice: Result<Slice, String>) -> Decision {
-        let slice = match slice {
-            Ok(slice) => slice,
-            Err(err) => return fatal(&err),
-        };
-        let active = self.current();
-        // The entities and the request are built by `entities.rs` from typed facts, and the
-        // schema-conformance of that construction is pinned by the tests (every cell of
-        // the policy table and a property test run through here). Validating them again on
-        // every decision would triple its cost, so the schema is applied once: to the
-        // policies, when they are loaded.
-        let entities = match Entities::from_entities(slice.entities, None) {
-            Ok(entities) => entities,
-            Err(err) => return fatal(&with_sources(&err)),
-        };
-        let request = match Request::new(
-            slice.principal,
-            slice.action,
-            slice.resource,
-            Context::empty(),
-            None,
-        ) {
+    /// Evaluates one of our own requests. The entities and the request are built by
+    /// `entities.rs` from typed facts, and the schema-conformance of that construction is
+    /// pinned by the tests (every cell of the policy table and a property test run through
+    /// here). Validating them again on every decision would triple its cost, so the schema
+    /// is applied once: to the policies, when they are loaded.
+    fn evaluate(
+        &self,
+        active: &ActiveSet,
+        policies: &PolicySet,
+        principal: EntityUid,
+        action: EntityUid,
+        resource: EntityUid,
+        entities: &Entities,
+    ) -> Decision {
+        let request = match Request::new(principal, action, resource, Context::empty(), None) {
             Ok(request) => request,
             Err(err) => return fatal(&with_sources(&err)),
         };
-        let response = self
-            .authorizer
-            .is_authorized(&request, &active.policies, &entities);
-        Decision::from_response(&response, &active.policies)
+        let response = self.authorizer.is_authorized(&request, policies, entities);
+        Decision::from_response(&response, &active.labels)
     }
 
     fn current(&self) -> Arc<ActiveSet> {
         Arc::clone(&self.active.read().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// Decisions of one principal and action on documents, from [`PolicyEngine::document_decider`]
+#[derive(Debug)]
+pub struct DocumentDecider<'a> {
+    engine: &'a PolicyEngine,
+    active: Arc<ActiveSet>,
+    principal: &'a PrincipalFacts,
+    principal_uid: EntityUid,
+    doc_action: DocAction,
+    action: EntityUid,
+    /// Per org: the org, its role groups and the principal with its roles there, closed
+    /// transitively once; a document's decision adds only the document to a copy (the
+    /// same entities [`PolicyEngine::decide_document`] builds for it)
+    orgs: HashMap<String, Result<Entities, String>>,
+}
+
+impl DocumentDecider<'_> {
+    /// May the principal do the action on `document`
+    pub fn decide(&mut self, document: &DocumentFacts) -> Decision {
+        let vocabulary = &self.engine.vocabulary;
+        let (resource, entity) = match vocabulary.document_entity(document) {
+            Ok(built) => built,
+            Err(err) => return fatal(&err),
+        };
+        let entities = match self.org_entities(&document.org_id) {
+            Ok(org) => org.clone().add_entities([entity], None),
+            Err(err) => return fatal(err),
+        };
+        let entities = match entities {
+            Ok(entities) => entities,
+            Err(err) => return fatal(&with_sources(&err)),
+        };
+        self.engine.evaluate(
+            &self.active,
+            self.active.for_action(self.doc_action),
+            self.principal_uid.clone(),
+            self.action.clone(),
+            resource,
+            &entities,
+        )
+    }
+
+    fn org_entities(&mut self, org_id: &str) -> &Result<Entities, String> {
+        let (vocabulary, principal) = (&self.engine.vocabulary, self.principal);
+        self.orgs.entry(org_id.to_owned()).or_insert_with(|| {
+            vocabulary.org_slice(principal, org_id).and_then(|slice| {
+                Entities::from_entities(slice, None).map_err(|err| with_sources(&err))
+            })
+        })
     }
 }
 

@@ -194,15 +194,6 @@ impl RoleGroup {
     }
 }
 
-/// Everything one request needs: who, what, on what, and the entities to read
-#[derive(Debug)]
-pub(crate) struct Slice {
-    pub(crate) principal: EntityUid,
-    pub(crate) action: EntityUid,
-    pub(crate) resource: EntityUid,
-    pub(crate) entities: Vec<Entity>,
-}
-
 /// Builds `type::"id"` from an already qualified type name
 pub(crate) fn uid(entity_type: &str, id: &str) -> Result<EntityUid, String> {
     let type_name = EntityTypeName::from_str(entity_type)
@@ -213,25 +204,177 @@ pub(crate) fn uid(entity_type: &str, id: &str) -> Result<EntityUid, String> {
     ))
 }
 
-/// A uid of the CloudDocs namespace
-fn clouddocs_uid(entity_type: &str, id: &str) -> Result<EntityUid, String> {
-    uid(&format!("{NAMESPACE}::{entity_type}"), id)
+/// The entity types and actions of the CloudDocs namespace, parsed once.
+///
+/// Parsing a type name runs Cedar's parser (a lexer with regular expressions): doing it
+/// for every uid of every decision was the largest single cost of a decision. Only ids
+/// vary between decisions, and an `EntityId` is taken as is, without parsing.
+#[derive(Debug)]
+pub(crate) struct Vocabulary {
+    user: EntityTypeName,
+    org: EntityTypeName,
+    org_role: EntityTypeName,
+    document: EntityTypeName,
+    read: EntityUid,
+    update: EntityUid,
+    delete: EntityUid,
+    share: EntityUid,
+    manage_users: EntityUid,
 }
 
-fn action_uid(action: &str) -> Result<EntityUid, String> {
-    clouddocs_uid("Action", action)
+fn type_name(entity_type: &str) -> Result<EntityTypeName, String> {
+    let name = format!("{NAMESPACE}::{entity_type}");
+    EntityTypeName::from_str(&name)
+        .map_err(|err| format!("invalid entity type `{name}`: {}", one_line(&err)))
 }
 
-fn user_uid(user_id: &str) -> Result<EntityUid, String> {
-    clouddocs_uid("User", user_id)
-}
+impl Vocabulary {
+    /// Parses the names; fails only if the constants above are not valid Cedar names
+    pub(crate) fn new() -> Result<Self, String> {
+        let action = type_name("Action")?;
+        let action_uid =
+            |id: &str| EntityUid::from_type_name_and_id(action.clone(), EntityId::new(id));
+        Ok(Self {
+            user: type_name("User")?,
+            org: type_name("Org")?,
+            org_role: type_name("OrgRole")?,
+            document: type_name("Document")?,
+            read: action_uid(DocAction::Read.as_str()),
+            update: action_uid(DocAction::Update.as_str()),
+            delete: action_uid(DocAction::Delete.as_str()),
+            share: action_uid(DocAction::Share.as_str()),
+            manage_users: action_uid("manage_users"),
+        })
+    }
 
-fn org_uid(org_id: &str) -> Result<EntityUid, String> {
-    clouddocs_uid("Org", org_id)
-}
+    /// `CloudDocs::Action::"read"`, …
+    pub(crate) fn action(&self, action: DocAction) -> &EntityUid {
+        match action {
+            DocAction::Read => &self.read,
+            DocAction::Update => &self.update,
+            DocAction::Delete => &self.delete,
+            DocAction::Share => &self.share,
+        }
+    }
 
-fn group_uid(org_id: &str, group: RoleGroup) -> Result<EntityUid, String> {
-    clouddocs_uid("OrgRole", &format!("{org_id}#{}", group.suffix()))
+    /// Whether `uid` is one of the five CloudDocs actions (none is a group)
+    pub(crate) fn is_known_action(&self, uid: &EntityUid) -> bool {
+        *uid == self.manage_users
+            || DocAction::ALL
+                .into_iter()
+                .any(|action| self.action(action) == uid)
+    }
+
+    fn uid(type_name: &EntityTypeName, id: &str) -> EntityUid {
+        EntityUid::from_type_name_and_id(type_name.clone(), EntityId::new(id))
+    }
+
+    pub(crate) fn user(&self, user_id: &str) -> EntityUid {
+        Self::uid(&self.user, user_id)
+    }
+
+    fn org(&self, org_id: &str) -> EntityUid {
+        Self::uid(&self.org, org_id)
+    }
+
+    fn group(&self, org_id: &str, group: RoleGroup) -> EntityUid {
+        Self::uid(&self.org_role, &format!("{org_id}#{}", group.suffix()))
+    }
+
+    /// The principal, holding only its roles in `org_id`
+    fn user_entity(&self, principal: &PrincipalFacts, org_id: &str) -> Result<Entity, String> {
+        let parents = principal
+            .roles_in(org_id)
+            .map(|role| self.group(org_id, role.group()))
+            .collect::<HashSet<_>>();
+        let attrs = HashMap::from([(
+            "platform_admin".to_owned(),
+            RestrictedExpression::new_bool(principal.platform_admin),
+        )]);
+        entity(self.user(&principal.user_id), attrs, parents)
+    }
+
+    /// The org and its nested role groups (admins in editors in members), and the
+    /// principal holding only its roles in that org: everything a decision about one
+    /// document of `org_id`, or about the org itself, reads besides the document
+    pub(crate) fn org_slice(
+        &self,
+        principal: &PrincipalFacts,
+        org_id: &str,
+    ) -> Result<Vec<Entity>, String> {
+        let admins = self.group(org_id, RoleGroup::Admins);
+        let editors = self.group(org_id, RoleGroup::Editors);
+        let members = self.group(org_id, RoleGroup::Members);
+        let org_attrs = HashMap::from([
+            (
+                "admins".to_owned(),
+                RestrictedExpression::new_entity_uid(admins.clone()),
+            ),
+            (
+                "editors".to_owned(),
+                RestrictedExpression::new_entity_uid(editors.clone()),
+            ),
+            (
+                "members".to_owned(),
+                RestrictedExpression::new_entity_uid(members.clone()),
+            ),
+        ]);
+        Ok(vec![
+            entity(self.org(org_id), org_attrs, HashSet::new())?,
+            Entity::new_no_attrs(admins, HashSet::from([editors.clone()])),
+            Entity::new_no_attrs(editors, HashSet::from([members.clone()])),
+            Entity::new_no_attrs(members, HashSet::new()),
+            self.user_entity(principal, org_id)?,
+        ])
+    }
+
+    fn user_set(&self, user_ids: &[String]) -> RestrictedExpression {
+        RestrictedExpression::new_set(
+            user_ids
+                .iter()
+                .map(|id| RestrictedExpression::new_entity_uid(self.user(id))),
+        )
+    }
+
+    /// The document entity; the users it names are referenced by uid only
+    pub(crate) fn document_entity(
+        &self,
+        document: &DocumentFacts,
+    ) -> Result<(EntityUid, Entity), String> {
+        let resource = Self::uid(&self.document, &document.id);
+        let attrs = HashMap::from([
+            (
+                "org".to_owned(),
+                RestrictedExpression::new_entity_uid(self.org(&document.org_id)),
+            ),
+            (
+                "author".to_owned(),
+                RestrictedExpression::new_entity_uid(self.user(&document.author_id)),
+            ),
+            (
+                "published".to_owned(),
+                RestrictedExpression::new_bool(document.published),
+            ),
+            ("viewers".to_owned(), self.user_set(&document.viewers)),
+            ("editors".to_owned(), self.user_set(&document.editors)),
+        ]);
+        let entity = entity(resource.clone(), attrs, HashSet::new())?;
+        Ok((resource, entity))
+    }
+
+    /// `principal` managing the members of `org_id`: (principal, action, resource, entities)
+    pub(crate) fn manage_users_slice(
+        &self,
+        principal: &PrincipalFacts,
+        org_id: &str,
+    ) -> Result<(EntityUid, EntityUid, EntityUid, Vec<Entity>), String> {
+        Ok((
+            self.user(&principal.user_id),
+            self.manage_users.clone(),
+            self.org(org_id),
+            self.org_slice(principal, org_id)?,
+        ))
+    }
 }
 
 fn entity(
@@ -240,103 +383,6 @@ fn entity(
     parents: HashSet<EntityUid>,
 ) -> Result<Entity, String> {
     Entity::new(uid, attrs, parents).map_err(|err| one_line(&err))
-}
-
-/// The principal, holding only its roles in `org_id`
-fn user_entity(principal: &PrincipalFacts, org_id: &str) -> Result<Entity, String> {
-    let parents = principal
-        .roles_in(org_id)
-        .map(|role| group_uid(org_id, role.group()))
-        .collect::<Result<HashSet<_>, _>>()?;
-    let attrs = HashMap::from([(
-        "platform_admin".to_owned(),
-        RestrictedExpression::new_bool(principal.platform_admin),
-    )]);
-    entity(user_uid(&principal.user_id)?, attrs, parents)
-}
-
-/// The org and its nested role groups: admins in editors in members
-fn org_entities(org_id: &str) -> Result<Vec<Entity>, String> {
-    let admins = group_uid(org_id, RoleGroup::Admins)?;
-    let editors = group_uid(org_id, RoleGroup::Editors)?;
-    let members = group_uid(org_id, RoleGroup::Members)?;
-    let org_attrs = HashMap::from([
-        (
-            "admins".to_owned(),
-            RestrictedExpression::new_entity_uid(admins.clone()),
-        ),
-        (
-            "editors".to_owned(),
-            RestrictedExpression::new_entity_uid(editors.clone()),
-        ),
-        (
-            "members".to_owned(),
-            RestrictedExpression::new_entity_uid(members.clone()),
-        ),
-    ]);
-    Ok(vec![
-        entity(org_uid(org_id)?, org_attrs, HashSet::new())?,
-        Entity::new_no_attrs(admins, HashSet::from([editors.clone()])),
-        Entity::new_no_attrs(editors, HashSet::from([members.clone()])),
-        Entity::new_no_attrs(members, HashSet::new()),
-    ])
-}
-
-fn user_set(user_ids: &[String]) -> Result<RestrictedExpression, String> {
-    let users = user_ids
-        .iter()
-        .map(|id| user_uid(id).map(RestrictedExpression::new_entity_uid))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(RestrictedExpression::new_set(users))
-}
-
-/// The entities for `principal` doing `action` on `document`
-pub(crate) fn document_slice(
-    principal: &PrincipalFacts,
-    action: DocAction,
-    document: &DocumentFacts,
-) -> Result<Slice, String> {
-    let resource = clouddocs_uid("Document", &document.id)?;
-    let attrs = HashMap::from([
-        (
-            "org".to_owned(),
-            RestrictedExpression::new_entity_uid(org_uid(&document.org_id)?),
-        ),
-        (
-            "author".to_owned(),
-            RestrictedExpression::new_entity_uid(user_uid(&document.author_id)?),
-        ),
-        (
-            "published".to_owned(),
-            RestrictedExpression::new_bool(document.published),
-        ),
-        ("viewers".to_owned(), user_set(&document.viewers)?),
-        ("editors".to_owned(), user_set(&document.editors)?),
-    ]);
-    let mut entities = org_entities(&document.org_id)?;
-    entities.push(user_entity(principal, &document.org_id)?);
-    entities.push(entity(resource.clone(), attrs, HashSet::new())?);
-    Ok(Slice {
-        principal: user_uid(&principal.user_id)?,
-        action: action_uid(action.as_str())?,
-        resource,
-        entities,
-    })
-}
-
-/// The entities for `principal` managing the members of `org_id`
-pub(crate) fn manage_users_slice(
-    principal: &PrincipalFacts,
-    org_id: &str,
-) -> Result<Slice, String> {
-    let mut entities = org_entities(org_id)?;
-    entities.push(user_entity(principal, org_id)?);
-    Ok(Slice {
-        principal: user_uid(&principal.user_id)?,
-        action: action_uid("manage_users")?,
-        resource: org_uid(org_id)?,
-        entities,
-    })
 }
 
 /// Cedar's messages on one line, so they fit a reason or a problem detail

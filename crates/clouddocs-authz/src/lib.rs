@@ -17,7 +17,7 @@ mod entities;
 pub mod scopes;
 
 pub use decision::Decision;
-pub use engine::{AuthzError, DEFAULT_POLICIES, DEFAULT_SCHEMA, PolicyEngine};
+pub use engine::{AuthzError, DEFAULT_POLICIES, DEFAULT_SCHEMA, DocumentDecider, PolicyEngine};
 pub use entities::{
     CustomCheck, DocAction, DocumentFacts, EntityRef, OrgRole, OrgRoleError, PrincipalFacts,
 };

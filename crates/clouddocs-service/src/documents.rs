@@ -5,7 +5,7 @@
 use clouddocs_authz::PrincipalFacts;
 use clouddocs_authz::{Decision, DocAction, DocumentFacts, OrgRole};
 use clouddocs_domain::{Principal, Scope};
-use clouddocs_store::sql::documents::{self, DocumentRow, ListFilter};
+use clouddocs_store::sql::documents::{self, DocumentRow, ListFilter, OrgReach, ReadableRow};
 use clouddocs_store::sql::{orgs, users};
 use clouddocs_store::{Conn, StoreError};
 use serde::Serialize;
@@ -33,6 +33,22 @@ pub struct Document {
     pub created_at: i64,
     /// Last change, unix milliseconds
     pub updated_at: i64,
+}
+
+impl From<DocumentRow> for Document {
+    fn from(d: DocumentRow) -> Self {
+        let published = d.published();
+        Self {
+            id: d.id,
+            org_id: d.org_id,
+            author_id: d.author_id,
+            title: d.title,
+            body: d.body,
+            published,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
+    }
 }
 
 impl From<&DocumentRow> for Document {
@@ -404,50 +420,62 @@ impl Services {
         let mut conn = self.db.acquire().await?;
         let user_id = principal.user_id.to_string();
         // The principal's facts are loaded once for the whole page: every membership, and
-        // the caller's own shares of the candidate rows (the only shares a decision about
-        // this caller can depend on).
-        let memberships = orgs::list_for_user(&mut conn, &user_id)
+        // the caller's own share of each candidate row (the only shares a decision about
+        // this caller can depend on), read with the rows.
+        let memberships: Vec<(String, OrgRole)> = orgs::list_for_user(&mut conn, &user_id)
             .await?
             .into_iter()
             .filter_map(|m| m.role.parse::<OrgRole>().ok().map(|r| (m.id, r)))
+            .collect();
+        let reach: Vec<OrgReach> = memberships
+            .iter()
+            .map(|(org_id, role)| OrgReach {
+                org_id: org_id.clone(),
+                unpublished: matches!(role, OrgRole::Admin | OrgRole::Editor),
+            })
             .collect();
         let facts = PrincipalFacts {
             user_id: user_id.clone(),
             platform_admin: principal.platform_admin,
             memberships,
         };
+        // One snapshot of the policy set and one setup per org for the whole page; the
+        // engine still decides every row.
+        let mut decider = self.policy.document_decider(&facts, DocAction::Read);
         let mut items = Vec::with_capacity(limit);
         loop {
             let want = i64::try_from(limit.saturating_sub(items.len()) + 1).unwrap_or(101);
-            let rows = documents::list_readable(&mut conn, &user_id, &filter, want).await?;
+            let rows = documents::list_readable(&mut conn, &user_id, &reach, &filter, want).await?;
             let exhausted = i64::try_from(rows.len()).unwrap_or(0) < want;
-            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-            let shares = documents::shares_of_readable(&mut conn, &user_id, &ids).await?;
-            for row in &rows {
+            let fetched = rows.len();
+            for ReadableRow {
+                document: row,
+                my_share,
+            } in rows
+            {
                 if items.len() == limit {
                     return Ok((items, filter.before));
                 }
-                filter.before = Some(row.id.clone());
-                let mine = shares.iter().filter(|(doc, _, _)| *doc == row.id);
-                let (editors, viewers): (Vec<_>, Vec<_>) =
-                    mine.partition(|(_, _, role)| role == "editor");
+                let (viewers, editors) = match my_share.as_deref() {
+                    Some("editor") => (Vec::new(), vec![user_id.clone()]),
+                    Some(_) => (vec![user_id.clone()], Vec::new()),
+                    None => (Vec::new(), Vec::new()),
+                };
                 let doc_facts = DocumentFacts {
                     id: row.id.clone(),
                     org_id: row.org_id.clone(),
                     author_id: row.author_id.clone(),
                     published: row.published(),
-                    viewers: viewers.into_iter().map(|(_, u, _)| u.clone()).collect(),
-                    editors: editors.into_iter().map(|(_, u, _)| u.clone()).collect(),
+                    viewers,
+                    editors,
                 };
-                if self
-                    .policy
-                    .decide_document(&facts, DocAction::Read, &doc_facts)
-                    .allowed
-                {
+                let allowed = decider.decide(&doc_facts).allowed;
+                filter.before = Some(doc_facts.id);
+                if allowed {
                     items.push(Document::from(row));
                 }
             }
-            if exhausted || rows.is_empty() {
+            if exhausted || fetched == 0 {
                 return Ok((items, None));
             }
         }

@@ -149,30 +149,6 @@ pub async fn shares(
     .await?)
 }
 
-/// Shares for many documents at once (one query per page, not per row)
-pub async fn shares_of_readable(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    document_ids: &[String],
-) -> Result<Vec<(String, String, String)>, StoreError> {
-    if document_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    // INVARIANT: only `$n` placeholders are formatted in; the values are bound.
-    let placeholders: Vec<String> = (0..document_ids.len())
-        .map(|i| format!("${}", i + 2))
-        .collect();
-    let sql = format!(
-        "SELECT document_id, user_id, role FROM document_shares WHERE user_id = $1 AND document_id IN ({})",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(user_id);
-    for id in document_ids {
-        query = query.bind(id);
-    }
-    Ok(query.fetch_all(conn).await?)
-}
-
 /// Shares or re-shares a document with a user
 pub async fn upsert_share(
     conn: &mut AnyConnection,
@@ -208,16 +184,41 @@ pub async fn delete_share(
     Ok(done.rows_affected() == 1)
 }
 
-/// One page of the documents `user_id` may read under the default policy, newest first.
+/// An org of the reader's, and how much of it the default policy lets the reader see
+#[derive(Debug, Clone)]
+pub struct OrgReach {
+    /// The org
+    pub org_id: String,
+    /// Every document (editors and admins), not only the published ones (viewers)
+    pub unpublished: bool,
+}
+
+/// A candidate row of the document list, with the reader's own share of it
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReadableRow {
+    /// The document
+    #[sqlx(flatten)]
+    pub document: DocumentRow,
+    /// `viewer` or `editor` when the document is shared with the reader
+    pub my_share: Option<String>,
+}
+
+/// One page of the documents `user_id` may read under the default policy, newest first,
+/// each with the reader's own share of it.
 ///
 /// This is the SQL form of the default `read` rule (author, shared with, org editor/admin,
-/// or org member of a published document); the policy engine still decides each row.
+/// or org member of a published document), given the reader's orgs; the policy engine
+/// still decides each row. Each way of reading is its own index-ordered branch (documents
+/// by author, shares by user, documents by org), cut at `limit` before they are merged,
+/// so a page costs about `limit` rows per branch however large the table is and however
+/// few of its documents the reader may see.
 pub async fn list_readable(
     conn: &mut AnyConnection,
     user_id: &str,
+    orgs: &[OrgReach],
     filter: &ListFilter,
     limit: i64,
-) -> Result<Vec<DocumentRow>, StoreError> {
+) -> Result<Vec<ReadableRow>, StoreError> {
     let pattern = filter.q.as_ref().map(|q| {
         let escaped = q
             .to_lowercase()
@@ -226,24 +227,79 @@ pub async fn list_readable(
             .replace('_', "\\_");
         format!("%{escaped}%")
     });
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM documents d WHERE \
-         (d.author_id = $1 \
-          OR EXISTS (SELECT 1 FROM document_shares s WHERE s.document_id = d.id AND s.user_id = $1) \
-          OR EXISTS (SELECT 1 FROM memberships m WHERE m.org_id = d.org_id AND m.user_id = $1 \
-                     AND (m.role IN ('admin', 'editor') OR d.published = 1))) \
-         AND ($2 IS NULL OR d.org_id = $2) \
-         AND ($3 IS NULL OR LOWER(d.title) LIKE $3 ESCAPE '\\') \
-         AND ($4 IS NULL OR d.published = $4) \
-         AND ($5 IS NULL OR d.id < $5) \
-         ORDER BY d.id DESC LIMIT $6"
-    )))
-    .bind(user_id)
-    .bind(&filter.org_id)
-    .bind(pattern)
-    .bind(filter.published.map(i64::from))
-    .bind(&filter.before)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+    // INVARIANT: only `$n` placeholders, column names and fixed SQL are formatted in; every
+    // value is bound, in the order of the placeholders: user, limit, the filters present,
+    // then one org id per org branch.
+    let mut next = 3;
+    let mut placeholder = || {
+        next += 1;
+        format!("${}", next - 1)
+    };
+    let mut filters = String::new();
+    if filter.org_id.is_some() {
+        filters.push_str(&format!(" AND x.org_id = {}", placeholder()));
+    }
+    if pattern.is_some() {
+        filters.push_str(&format!(
+            " AND LOWER(x.title) LIKE {} ESCAPE '\\'",
+            placeholder()
+        ));
+    }
+    if filter.published.is_some() {
+        filters.push_str(&format!(" AND x.published = {}", placeholder()));
+    }
+    if filter.before.is_some() {
+        filters.push_str(&format!(" AND x.id < {}", placeholder()));
+    }
+    let mut branches = vec![
+        format!(
+            "SELECT x.id FROM documents x WHERE x.author_id = $1{filters} ORDER BY x.id DESC LIMIT $2"
+        ),
+        format!(
+            "SELECT x.id FROM document_shares s JOIN documents x ON x.id = s.document_id \
+             WHERE s.user_id = $1{filters} ORDER BY s.document_id DESC LIMIT $2"
+        ),
+    ];
+    for org in orgs {
+        let published = if org.unpublished {
+            ""
+        } else {
+            " AND x.published = 1"
+        };
+        branches.push(format!(
+            "SELECT x.id FROM documents x WHERE x.org_id = {}{published}{filters} \
+             ORDER BY x.id DESC LIMIT $2",
+            placeholder()
+        ));
+    }
+    let union = branches
+        .iter()
+        .enumerate()
+        .map(|(i, branch)| format!("SELECT id FROM ({branch}) b{i}"))
+        .collect::<Vec<_>>()
+        .join(" UNION ");
+    let sql = format!(
+        "SELECT {COLUMNS}, \
+         (SELECT s.role FROM document_shares s WHERE s.document_id = d.id AND s.user_id = $1) AS my_share \
+         FROM documents d WHERE d.id IN ({union}) ORDER BY d.id DESC LIMIT $2"
+    );
+    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .bind(limit);
+    if let Some(org_id) = &filter.org_id {
+        query = query.bind(org_id);
+    }
+    if let Some(pattern) = pattern {
+        query = query.bind(pattern);
+    }
+    if let Some(published) = filter.published {
+        query = query.bind(i64::from(published));
+    }
+    if let Some(before) = &filter.before {
+        query = query.bind(before);
+    }
+    for org in orgs {
+        query = query.bind(&org.org_id);
+    }
+    Ok(query.fetch_all(conn).await?)
 }
