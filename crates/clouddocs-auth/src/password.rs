@@ -10,7 +10,11 @@
 
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 
-use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher as _, Version};
+use argon2::password_hash::{
+    self,
+    phc::{Output, ParamsString, Salt},
+};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use clouddocs_domain::Password;
 use subtle::ConstantTimeEq as _;
 use tokio::sync::Semaphore;
@@ -45,7 +49,8 @@ pub enum Verification {
 /// Nice value of the hashing threads (0 is the executor's; higher yields to it)
 const HASHING_NICENESS: i32 = 10;
 
-type Job = Box<dyn FnOnce() + Send>;
+/// Work for a hashing thread, given that thread's own Argon2 working memory
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
 /// Hashes and verifies passwords off the async executor, at most `permits` at a time, on
 /// as many dedicated threads
@@ -54,10 +59,6 @@ pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
     jobs: mpsc::Sender<Job>,
-    dummy_hash: Arc<str>,
-    /// Argon2 working memory, one buffer per permit, reused across verifications so a
-    /// login does not allocate and fault in 19 MiB each time
-    memory: Arc<std::sync::Mutex<Vec<Vec<Block>>>>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -76,22 +77,18 @@ pub fn owasp_params() -> Params {
 impl PasswordHasher {
     /// A hasher running at most `max_concurrent` hashes at once (typically the core count)
     pub fn new(max_concurrent: usize) -> Result<Self, HashError> {
-        let params = owasp_params();
-        let dummy_hash = hash_blocking(&params, b"clouddocs-dummy-password-for-timing")?;
         let threads = max_concurrent.max(1);
         let jobs = spawn_workers(threads)?;
         Ok(Self {
-            params,
+            params: owasp_params(),
             permits: Arc::new(Semaphore::new(threads)),
             jobs,
-            dummy_hash: dummy_hash.into(),
-            memory: Arc::new(std::sync::Mutex::new(Vec::new())),
         })
     }
 
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> T + Send + 'static,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, HashError> {
         // INVARIANT: a job is queued only with a permit held, so no job ever waits for a
         // thread: there are as many threads as permits.
@@ -103,9 +100,9 @@ impl PasswordHasher {
         let span = tracing::Span::current();
         let (done, result) = tokio::sync::oneshot::channel();
         self.jobs
-            .send(Box::new(move || {
+            .send(Box::new(move |memory: &mut Vec<Block>| {
                 // The caller may have gone (request cancelled): nothing to tell it then.
-                let _ = done.send(span.in_scope(work));
+                let _ = done.send(span.in_scope(|| work(memory)));
             }))
             .map_err(|_| HashError::PoolClosed)?;
         result.await.map_err(|_| HashError::PoolClosed)
@@ -114,36 +111,21 @@ impl PasswordHasher {
     /// Hashes a new password
     pub async fn hash(&self, password: Password) -> Result<String, HashError> {
         let params = self.params.clone();
-        self.run(move || hash_blocking(&params, password.expose().as_bytes()))
+        self.run(move |memory| hash_blocking(&params, password.expose().as_bytes(), memory))
             .await?
     }
 
-    /// Verifies `password` against `stored`; `None` (unknown user) verifies against a dummy
-    /// hash and always answers `Invalid`, in the same time as a real verification
+    /// Verifies `password` against `stored`; `None` (unknown user) runs the same Argon2
+    /// computation against nothing and always answers `Invalid`, in the same time as a real
+    /// verification
     pub async fn verify(
         &self,
         password: Password,
         stored: Option<String>,
     ) -> Result<Verification, HashError> {
         let params = self.params.clone();
-        let dummy = self.dummy_hash.clone();
-        let pool = self.memory.clone();
-        self.run(move || {
-            // INVARIANT: at most one buffer per permit is ever taken, so the pool never
-            // holds more than `max_concurrent` buffers.
-            let mut memory = pool
-                .lock()
-                .ok()
-                .and_then(|mut p| p.pop())
-                .unwrap_or_default();
-            let result =
-                verify_blocking(&params, &password, stored.as_deref(), &dummy, &mut memory);
-            if let Ok(mut p) = pool.lock() {
-                p.push(memory);
-            }
-            result
-        })
-        .await?
+        self.run(move |memory| verify_blocking(&params, &password, stored.as_deref(), memory))
+            .await?
     }
 }
 
@@ -157,12 +139,15 @@ fn spawn_workers(count: usize) -> Result<mpsc::Sender<Job>, HashError> {
             .name(format!("clouddocs-argon2-{n}"))
             .spawn(move || {
                 lower_priority();
+                // INVARIANT: the only Argon2 working memory of this thread, reused by every
+                // job, so hashing allocates (and faults in) its 19 MiB once per thread.
+                let mut memory: Vec<Block> = Vec::new();
                 loop {
                     // The lock is held only while waiting for the next job, never while
                     // hashing.
                     let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
                     match job {
-                        Ok(job) => job(),
+                        Ok(job) => job(&mut memory),
                         Err(mpsc::RecvError) => break,
                     }
                 }
@@ -186,29 +171,64 @@ fn argon2(params: &Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
 }
 
-fn hash_blocking(params: &Params, password: &[u8]) -> Result<String, HashError> {
-    argon2(params)
-        .hash_password(password)
-        .map(|h| h.to_string())
-        .map_err(|_| HashError::Primitive)
+/// Makes sure `memory` has exactly the blocks `params` need (allocated once per thread)
+fn sized<'m>(memory: &'m mut Vec<Block>, params: &Params) -> &'m mut [Block] {
+    let blocks = params.block_count();
+    if memory.len() != blocks {
+        memory.clear();
+        memory.resize(blocks, Block::default());
+        // A stored hash with bigger parameters must not leave its memory behind.
+        memory.shrink_to_fit();
+    }
+    memory.as_mut_slice()
 }
+
+/// Argon2id of `password` with a fresh random salt, in `memory`, as a PHC string (built
+/// exactly as `argon2`'s own `hash_password_with_salt` builds it)
+fn hash_blocking(
+    params: &Params,
+    password: &[u8],
+    memory: &mut Vec<Block>,
+) -> Result<String, HashError> {
+    let salt_bytes = password_hash::try_generate_salt().map_err(|_| HashError::Primitive)?;
+    let salt = Salt::new(&salt_bytes).map_err(|_| HashError::Primitive)?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon2(params)
+        .hash_password_into_with_memory(password, &salt_bytes, &mut out, sized(memory, params))
+        .map_err(|_| HashError::Primitive)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|_| HashError::Primitive)?,
+        salt: Some(salt),
+        hash: Some(Output::new(&out).map_err(|_| HashError::Primitive)?),
+    };
+    Ok(phc.to_string())
+}
+
+/// The salt of the verification run for unknown users (its result is thrown away)
+const DUMMY_SALT: &[u8; 16] = b"clouddocs-dummy!";
 
 fn verify_blocking(
     params: &Params,
     password: &Password,
     stored: Option<&str>,
-    dummy: &str,
     memory: &mut Vec<Block>,
 ) -> Result<Verification, HashError> {
     let Some(stored) = stored else {
-        // Same work as a real verification; the result is ignored on purpose.
-        if let Ok(parsed) = PasswordHash::new(dummy) {
-            let _ = argon2_matches(password.expose().as_bytes(), &parsed, memory);
-        }
+        // Same work as a real verification with the current parameters; the result is
+        // ignored on purpose.
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        let _ = argon2(params).hash_password_into_with_memory(
+            password.expose().as_bytes(),
+            DUMMY_SALT,
+            &mut out,
+            sized(memory, params),
+        );
         return Ok(Verification::Invalid);
     };
     if stored.starts_with("$2") {
-        return verify_bcrypt(params, password, stored);
+        return verify_bcrypt(params, password, stored, memory);
     }
     let parsed = PasswordHash::new(stored).map_err(|_| HashError::MalformedHash)?;
     match argon2_matches(password.expose().as_bytes(), &parsed, memory)? {
@@ -221,7 +241,7 @@ fn verify_blocking(
                         || p.p_cost() != params.p_cost()
                 });
             let rehash = if outdated {
-                Some(hash_blocking(params, password.expose().as_bytes())?)
+                Some(hash_blocking(params, password.expose().as_bytes(), memory)?)
             } else {
                 None
             };
@@ -252,14 +272,10 @@ fn argon2_matches(
     let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
         return Err(HashError::MalformedHash);
     };
-    let blocks = params.block_count();
-    if memory.len() != blocks {
-        memory.clear();
-        memory.resize(blocks, Block::default());
-    }
     let mut out = vec![0u8; expected.len()];
+    let memory = sized(memory, &params);
     Argon2::new(algorithm, version, params)
-        .hash_password_into_with_memory(password, salt.as_ref(), &mut out, memory.as_mut_slice())
+        .hash_password_into_with_memory(password, salt.as_ref(), &mut out, memory)
         .map_err(|_| HashError::MalformedHash)?;
     Ok(out.as_slice().ct_eq(expected.as_bytes()).into())
 }
@@ -268,6 +284,7 @@ fn verify_bcrypt(
     params: &Params,
     password: &Password,
     stored: &str,
+    memory: &mut Vec<Block>,
 ) -> Result<Verification, HashError> {
     // bcrypt silently truncates at 72 bytes; refuse rather than accept a prefix.
     if password.expose().len() > 72 {
@@ -275,7 +292,7 @@ fn verify_bcrypt(
     }
     match bcrypt::verify(password.expose(), stored) {
         Ok(true) => Ok(Verification::Valid {
-            rehash: Some(hash_blocking(params, password.expose().as_bytes())?),
+            rehash: Some(hash_blocking(params, password.expose().as_bytes(), memory)?),
         }),
         Ok(false) => Ok(Verification::Invalid),
         Err(_) => Err(HashError::MalformedHash),
@@ -285,6 +302,26 @@ fn verify_bcrypt(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::{PasswordHasher as _, PasswordVerifier as _};
+
+    #[tokio::test]
+    async fn our_phc_strings_verify_with_the_argon2_crate_itself() {
+        let hasher = PasswordHasher::new(1).unwrap();
+        let first = hasher.hash(pw("correct-violet-staple")).await.unwrap();
+        let second = hasher.hash(pw("correct-violet-staple")).await.unwrap();
+        assert_ne!(first, second, "every hash has its own salt");
+        let parsed = PasswordHash::new(&first).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct-violet-staple", &parsed)
+                .is_ok()
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"wrong-violet-staple", &parsed)
+                .is_err()
+        );
+    }
 
     fn pw(s: &str) -> Password {
         Password::parse(s).unwrap()

@@ -36,10 +36,19 @@ pub struct ServerSettings {
 impl ServerSettings {
     /// Defaults around a database URL
     pub fn new(database_url: impl Into<String>) -> Self {
+        let database_url = database_url.into();
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // SQLite has one writer and runs each connection on a thread of its own: more
+        // connections than two per core only add threads, page caches and memory.
+        let max_connections = if database_url.starts_with("sqlite:") {
+            u32::try_from(cores.saturating_mul(2).max(4)).unwrap_or(4)
+        } else {
+            16
+        };
         Self {
-            database_url: database_url.into(),
-            max_connections: 16,
-            hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            database_url,
+            max_connections,
+            hash_concurrency: cores,
             http: HttpSettings::default(),
             service: ServiceConfig::default(),
             tokens: TokenConfig::new("http://127.0.0.1:8080"),

@@ -251,7 +251,10 @@ mod tests {
             let rows: Vec<AuditRow> = (0..n).map(row).collect();
             let chunks = chunked(&rows);
             assert!(chunks.iter().all(|c| CHUNKS.contains(&c.len())));
-            let seqs: Vec<i64> = chunks.iter().flat_map(|c| c.iter().map(|r| r.seq)).collect();
+            let seqs: Vec<i64> = chunks
+                .iter()
+                .flat_map(|c| c.iter().map(|r| r.seq))
+                .collect();
             assert_eq!(seqs, (0..n).collect::<Vec<_>>(), "every row once, in order");
         }
     }
