@@ -23,6 +23,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/clouddocs-target}"
 command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
 cargo build --release -p clouddocs >/dev/null 2>&1
 cargo build --release -p clouddocs-auth --example argon2_ceiling >/dev/null 2>&1
+cargo build --release -p clouddocs-authz --example decision_latency >/dev/null 2>&1
 BIN="$CARGO_TARGET_DIR/release/clouddocs"
 WORK="$(mktemp -d)"
 PIDS=()
@@ -88,6 +89,8 @@ fi
 # --- CloudDocs ----------------------------------------------------------------------------
 CEILING=$("$CARGO_TARGET_DIR/release/examples/argon2_ceiling" 5 | awk '{print $3}')
 echo "argon2id ceiling: $CEILING verifies/s"
+DECISIONS=$("$CARGO_TARGET_DIR/release/examples/decision_latency")
+echo "$DECISIONS"
 
 run_clouddocs() { # label, extra server flags...
   local label=$1; shift
@@ -179,6 +182,7 @@ mkdir -p bench/results
   echo
   echo "$(nproc) cores ($(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | xargs)); wrk -t1 -c$CONNS -d${DURATION}s on the same machine;"
   echo "Argon2id ceiling (all cores, memory reused): $CEILING verifies/s."
+  echo "Policy decision in process (default Cedar set, one at a time): $DECISIONS."
   echo
   echo "| endpoint | system | requests/s | p50 | p99 | non-2xx | reference requests/s | ratio (vs best reference) |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|"

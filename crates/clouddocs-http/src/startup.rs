@@ -95,10 +95,12 @@ pub async fn build_state(settings: &ServerSettings) -> anyhow::Result<AppState> 
     );
     let svc = Arc::new(svc);
     spawn_housekeeping(Arc::downgrade(&svc));
+    let metrics = middleware::metrics::handle();
+    spawn_metrics_upkeep(Arc::downgrade(&svc), metrics.clone());
     Ok(AppState {
         svc,
         settings: Arc::new(settings.http.clone()),
-        metrics: middleware::metrics::handle(),
+        metrics,
         brute_force,
     })
 }
@@ -115,6 +117,25 @@ fn spawn_housekeeping(svc: std::sync::Weak<Services>) {
             if let Err(err) = svc.housekeeping().await {
                 tracing::warn!(error = %err, "housekeeping failed");
             }
+        }
+    });
+}
+
+/// Every 5 s: folds the recorded latencies into the histogram buckets. The Prometheus
+/// recorder keeps every sample until then, so without it memory grows with each request
+/// while nobody scrapes `/metrics`. Stops when the state is dropped.
+fn spawn_metrics_upkeep(
+    svc: std::sync::Weak<Services>,
+    handle: metrics_exporter_prometheus::PrometheusHandle,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            if svc.strong_count() == 0 {
+                break;
+            }
+            handle.run_upkeep();
         }
     });
 }

@@ -36,6 +36,8 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     tracing::info!(data_dir = %config.data_dir.display(), "starting");
+    // Held until the server stops: the in-process caches rely on being the only server.
+    let _sole_server = lock_sqlite(&config.database_url)?;
     // Certificate problems fail the start before the database is touched
     let tls = match &config.tls {
         Some(files) => Some(clouddocs_http::tls::load(files).await?),
@@ -56,6 +58,37 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     state.svc.db().close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A SQLite database is served by exactly one process: its caches and denylist mirror see
+/// every write because every write is its own. An exclusive lock on `<database>.serve-lock`
+/// makes a second `serve` on the same file fail at start instead of serving stale answers.
+/// The admin commands (`users create`, `keys rotate`, `audit verify`) do not take it.
+fn lock_sqlite(database_url: &str) -> anyhow::Result<Option<std::fs::File>> {
+    let Some(rest) = database_url.strip_prefix("sqlite:") else {
+        return Ok(None);
+    };
+    let path = rest.trim_start_matches("//");
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    if path.is_empty() || path == ":memory:" {
+        return Ok(None);
+    }
+    let lock_path = format!("{path}.serve-lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|err| anyhow::anyhow!("cannot open `{lock_path}`: {err}"))?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(
+        |_| {
+            anyhow::anyhow!(
+                "another `clouddocs serve` is already serving `{path}`: a SQLite database has \
+                 one server process (use PostgreSQL to run several nodes)"
+            )
+        },
+    )?;
+    Ok(Some(file))
 }
 
 async fn shutdown_signal() {

@@ -159,6 +159,29 @@ async fn the_cli_creates_an_admin_rotates_keys_and_serve_stops_cleanly_on_sigter
             .starts_with("__Host-clouddocs=")
     );
 
+    // A second server on the same SQLite database is refused at start: the first one's
+    // caches rely on seeing every write.
+    let second = clouddocs(&data)
+        .args(["serve", "--bind", &format!("127.0.0.1:{}", free_port())])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("already serving"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(
+        http.get(format!("{base}/me"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "the first server keeps serving"
+    );
+
     // SIGTERM: the server drains and exits successfully.
     let killed = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
