@@ -140,28 +140,7 @@ pub async fn append_many(conn: &mut AnyConnection, rows: &[AuditRow]) -> Result<
 
 /// Stores a sealed event and moves the head to it
 pub async fn append(conn: &mut AnyConnection, row: &AuditRow) -> Result<(), StoreError> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO audit_events ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-    )))
-    .bind(row.seq)
-    .bind(row.at)
-    .bind(&row.actor)
-    .bind(&row.action)
-    .bind(&row.target)
-    .bind(&row.outcome)
-    .bind(&row.ip)
-    .bind(&row.request_id)
-    .bind(&row.detail)
-    .bind(&row.org_id)
-    .bind(&row.prev_hash)
-    .bind(&row.hash)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&row.hash)
-        .execute(conn)
-        .await?;
-    Ok(())
+    append_many(conn, std::slice::from_ref(row)).await
 }
 
 /// The chain's head: last seq and hash
