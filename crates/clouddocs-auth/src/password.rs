@@ -304,6 +304,31 @@ mod tests {
     use super::*;
     use argon2::{PasswordHasher as _, PasswordVerifier as _};
 
+    /// The hashing threads must yield to the executor: nice +10, read back from the kernel
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_runs_on_named_threads_at_a_lower_priority() {
+        let hasher = PasswordHasher::new(2).unwrap();
+        hasher.hash(pw("correct-violet-staple")).await.unwrap();
+        let mut niceness = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let dir = task.unwrap().path();
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap();
+            if comm.trim().starts_with("clouddocs-argon") {
+                // Field 19 of stat is the nice value; fields after the `(comm)` are plain.
+                let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+                let after = stat.rsplit_once(')').unwrap().1;
+                let nice: i32 = after.split_whitespace().nth(16).unwrap().parse().unwrap();
+                niceness.push(nice);
+            }
+        }
+        assert!(niceness.len() >= 2, "two hashing threads: {niceness:?}");
+        assert!(
+            niceness.iter().all(|n| *n == HASHING_NICENESS),
+            "{niceness:?}"
+        );
+    }
+
     #[tokio::test]
     async fn our_phc_strings_verify_with_the_argon2_crate_itself() {
         let hasher = PasswordHasher::new(1).unwrap();

@@ -53,16 +53,7 @@ impl From<DocumentRow> for Document {
 
 impl From<&DocumentRow> for Document {
     fn from(d: &DocumentRow) -> Self {
-        Self {
-            id: d.id.clone(),
-            org_id: d.org_id.clone(),
-            author_id: d.author_id.clone(),
-            title: d.title.clone(),
-            body: d.body.clone(),
-            published: d.published(),
-            created_at: d.created_at,
-            updated_at: d.updated_at,
-        }
+        Self::from(d.clone())
     }
 }
 

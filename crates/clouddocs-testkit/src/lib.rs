@@ -298,6 +298,29 @@ impl TestApp {
             .expect("refresh request")
     }
 
+    /// `GET path` with a bearer token; asserts a 200 and returns the JSON body
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        let response = reqwest::Client::new()
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET request");
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("JSON body")
+    }
+
+    /// `POST /oauth/token` `grant_type=client_credentials` with `client_secret_basic`
+    pub async fn client_credentials(&self, client_id: &str, secret: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(self.url("/oauth/token"))
+            .basic_auth(client_id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("token request")
+    }
+
     /// `GET /me` with a bearer token
     pub async fn me_with_bearer(&self, token: &str) -> reqwest::Response {
         reqwest::Client::new()
@@ -345,7 +368,9 @@ impl TestApp {
         )
     }
 
-    /// Makes a user a platform admin directly in the database (what `users create --admin` does)
+    /// Makes a user a platform admin directly in the database (what `users create --admin` does).
+    /// This bypasses the server's profile cache (SQLite): promote before the user's first
+    /// `GET /me`, as `users create --admin` creates the admin before it ever signs in.
     pub async fn promote_to_platform_admin(&self, user_id: &str) {
         sqlx::query("UPDATE users SET platform_admin = 1 WHERE id = $1")
             .bind(user_id)

@@ -201,7 +201,8 @@ impl Services {
                 found
             }
         };
-        // Hash even for unknown clients so timing does not reveal which ids exist.
+        // Client ids are public identifiers (RFC 6749 §2.2), so serving known ones from the
+        // cache reveals nothing; the secret is hashed whether or not the client exists.
         let presented = token::digest(secret.unwrap_or_default());
         let Some(client) = client.map(std::sync::Arc::unwrap_or_clone) else {
             return Err(OAuthError::InvalidClient);

@@ -40,8 +40,7 @@ async fn a_cached_profile_follows_every_change(app: TestApp) {
     let (user_id, access, _) = app.user_with_tokens("cache@example.com", "").await;
     let client = reqwest::Client::new();
     for _ in 0..3 {
-        let me: Value = app.me_with_bearer(&access).await.json().await.unwrap();
-        assert_eq!(me["id"], user_id.as_str());
+        assert_eq!(app.get_json("/me", &access).await["id"], user_id.as_str());
     }
     for name in ["First Name", "Second Name"] {
         let patched = client
@@ -52,8 +51,11 @@ async fn a_cached_profile_follows_every_change(app: TestApp) {
             .await
             .unwrap();
         assert_eq!(patched.status(), 200);
-        let me: Value = app.me_with_bearer(&access).await.json().await.unwrap();
-        assert_eq!(me["display_name"], name, "GET /me right after PATCH /me");
+        assert_eq!(
+            app.get_json("/me", &access).await["display_name"],
+            name,
+            "GET /me right after PATCH /me"
+        );
     }
 }
 
@@ -66,25 +68,17 @@ async fn a_deleted_client_is_refused_at_once(app: TestApp) {
         )
         .await;
     let secret = secret.unwrap();
-    let client = reqwest::Client::new();
-    let grant = || {
-        client
-            .post(app.url("/oauth/token"))
-            .basic_auth(&id, Some(&secret))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-    };
     for _ in 0..3 {
-        assert_eq!(grant().await.unwrap().status(), 200);
+        assert_eq!(app.client_credentials(&id, &secret).await.status(), 200);
     }
-    let deleted = client
+    let deleted = reqwest::Client::new()
         .delete(app.url(&format!("/admin/clients/{id}")))
         .bearer_auth(&admin)
         .send()
         .await
         .unwrap();
     assert_eq!(deleted.status(), 204);
-    let refused = grant().await.unwrap();
+    let refused = app.client_credentials(&id, &secret).await;
     assert_eq!(
         refused.status(),
         401,
@@ -125,67 +119,34 @@ async fn concurrent_audit_events_form_one_gapless_chain(app: TestApp) {
     let client = reqwest::Client::new();
     // Token issuance (batched), failed client authentication and state changes (each in
     // its own transaction) all at once.
-    let mut tasks = Vec::new();
-    for i in 0..60 {
-        let (client, url, id, secret) = (
-            client.clone(),
-            app.url("/oauth/token"),
-            id.clone(),
-            secret.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..70 {
+        let request = if i < 60 {
             let presented = if i % 5 == 0 { "wrong" } else { secret.as_str() };
             client
-                .post(url)
+                .post(app.url("/oauth/token"))
                 .basic_auth(&id, Some(presented))
                 .form(&[("grant_type", "client_credentials")])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
-    }
-    for i in 0..10 {
-        let (client, url, admin) = (client.clone(), app.url("/orgs"), admin.clone());
-        tasks.push(tokio::spawn(async move {
+        } else {
             client
-                .post(url)
+                .post(app.url("/orgs"))
                 .bearer_auth(&admin)
                 .json(&json!({ "name": format!("org {i}") }))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
+        };
+        tasks.spawn(async move { request.send().await.unwrap().status().as_u16() });
     }
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.unwrap());
-    }
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 48);
-    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 12);
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 10);
-    let verify: Value = client
-        .get(app.url("/audit/verify"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let statuses: Vec<u16> = tasks.join_all().await;
+    let count = |status: u16| statuses.iter().filter(|s| **s == status).count();
+    assert_eq!(
+        (count(200), count(401), count(201)),
+        (48, 12, 10),
+        "{statuses:?}"
+    );
+    let verify = app.get_json("/audit/verify", &admin).await;
     assert_eq!(verify["ok"], true, "{verify}");
-    let events: Value = client
-        .get(app.url("/audit?action=token.issue&limit=100"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events = app
+        .get_json("/audit?action=token.issue&limit=100", &admin)
+        .await;
     let issued = events["items"]
         .as_array()
         .unwrap()
