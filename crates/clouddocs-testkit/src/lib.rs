@@ -4,6 +4,7 @@
 
 #![allow(
     clippy::expect_used,
+    clippy::panic,
     clippy::indexing_slicing,
     reason = "a test harness whose setup fails must abort the test loudly"
 )]
@@ -25,6 +26,22 @@ pub enum Backend {
     /// PostgreSQL plus Redis (`CLOUDDOCS_TEST_REDIS_URL`) for the shared ephemeral state,
     /// as a multi-node deployment runs
     PostgresRedis,
+}
+
+/// The variable that turns every missing test prerequisite into a failure (`.ci/run` sets it)
+pub const REQUIRE_ALL: &str = "CLOUDDOCS_TEST_REQUIRE_ALL";
+
+/// Reports that a test cannot run here, and why. It prints `skipped: REASON` and lets the
+/// caller return, unless `CLOUDDOCS_TEST_REQUIRE_ALL=1` is set: then a missing
+/// prerequisite is a failure, so that CI cannot pass on tests that never ran.
+///
+/// # Panics
+/// When `CLOUDDOCS_TEST_REQUIRE_ALL` is `1`.
+pub fn skip(reason: &str) {
+    if std::env::var(REQUIRE_ALL).is_ok_and(|v| v == "1") {
+        panic!("{REQUIRE_ALL}=1 but this test cannot run: {reason}");
+    }
+    eprintln!("skipped: {reason}");
 }
 
 /// A strong password accepted by the strength check
@@ -98,9 +115,7 @@ impl TestApp {
             ),
             Backend::Postgres | Backend::PostgresRedis => {
                 let Ok(admin_url) = std::env::var("CLOUDDOCS_TEST_DATABASE_URL") else {
-                    eprintln!(
-                        "skipped: CLOUDDOCS_TEST_DATABASE_URL is not set, PostgreSQL tests did not run"
-                    );
+                    skip("CLOUDDOCS_TEST_DATABASE_URL is not set, PostgreSQL tests did not run");
                     return None;
                 };
                 sqlx::any::install_default_drivers();
@@ -128,7 +143,7 @@ impl TestApp {
         settings.http.hsts = tls_pem.is_some();
         if backend == Backend::PostgresRedis {
             let Ok(redis) = std::env::var("CLOUDDOCS_TEST_REDIS_URL") else {
-                eprintln!("skipped: CLOUDDOCS_TEST_REDIS_URL is not set, Redis tests did not run");
+                skip("CLOUDDOCS_TEST_REDIS_URL is not set, Redis tests did not run");
                 return None;
             };
             settings.redis_url = Some(redis);

@@ -31,7 +31,9 @@ async fn pyjwt_available() -> bool {
         .await
         .is_ok_and(|o| o.status.success());
     if !available {
-        eprintln!("skipped: PyJWT not installed (pip install -r tests/interop/requirements.txt)");
+        clouddocs_testkit::skip(
+            "PyJWT not installed (pip install -r tests/interop/requirements.txt)",
+        );
     }
     available
 }

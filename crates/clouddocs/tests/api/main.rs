@@ -22,6 +22,7 @@ mod jwt_attacks;
 mod listing;
 mod oidc;
 mod policy_table;
+mod prerequisites;
 mod rate_limit;
 mod sessions;
 mod tokens;

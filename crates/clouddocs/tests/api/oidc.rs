@@ -902,7 +902,9 @@ async fn authlib_runs_the_whole_code_flow(app: TestApp) {
         .await
         .is_ok_and(|o| o.status.success());
     if !available {
-        eprintln!("skipped: authlib not installed (pip install -r tests/interop/requirements.txt)");
+        clouddocs_testkit::skip(
+            "authlib not installed (pip install -r tests/interop/requirements.txt)",
+        );
         return;
     }
     let (email, rp) = setup(&app, "authlib", json!({"confidential": true})).await;
@@ -932,8 +934,8 @@ async fn headless_chromium_clicks_through_login_and_consent(app: TestApp) {
     let chromium = std::path::Path::new("/usr/bin/chromium");
     let playwright = std::path::Path::new(INTEROP).join("node_modules/playwright-core");
     if !chromium.exists() || !playwright.exists() {
-        eprintln!(
-            "skipped: needs /usr/bin/chromium and tests/interop/node_modules (apt-get install chromium; npm ci in tests/interop)"
+        clouddocs_testkit::skip(
+            "needs /usr/bin/chromium and tests/interop/node_modules (apt-get install chromium; npm ci in tests/interop)",
         );
         return;
     }
