@@ -1,6 +1,10 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, AuthorizationCode, Flow, Http, HttpAuthScheme, OAuth2, Password, Scopes,
+    SecurityRequirement, SecurityScheme,
+};
+use utoipa::{Modify, OpenApi};
 
 use crate::dto;
 use crate::routes::{
@@ -10,6 +14,7 @@ use crate::routes::{
 /// The API description served at `/openapi.json` and browsable at `/docs`
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&SecuritySchemes),
     info(title = "CloudDocs", description = "Document sharing with a complete authentication, authorization and audit stack"),
     paths(
         health::get_healthz, health::get_readyz, health::get_metrics,
@@ -47,3 +52,90 @@ use crate::routes::{
     )
 )]
 pub struct ApiDoc;
+
+/// Operations that take no credential: signing up and in, the OAuth endpoints (which
+/// authenticate clients in their own way), discovery and operations
+const PUBLIC: &[&str] = &[
+    "/auth/register",
+    "/auth/login",
+    "/oauth/token",
+    "/oauth/revoke",
+    "/oauth/introspect",
+    "/oauth/authorize",
+    "/.well-known/jwks.json",
+    "/.well-known/openid-configuration",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+];
+
+/// The CloudDocs scopes, as the OAuth2 flows offer them
+const SCOPES: &[(&str, &str)] = &[
+    ("openid", "OpenID Connect sign-in"),
+    ("profile", "your profile, sessions and API keys"),
+    ("email", "your email address"),
+    ("documents:read", "read documents"),
+    ("documents:write", "create, edit and share documents"),
+    ("documents:delete", "delete documents"),
+    ("orgs:manage", "manage organizations"),
+    ("admin", "platform administration"),
+];
+
+/// Declares the four ways to call the API (bearer JWT, API key, and the OAuth2 password
+/// and authorization-code flows, which yield that bearer token), so that `/docs` can make
+/// authenticated calls, and requires one of them on every operation outside [`PUBLIC`]
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let scopes = || SCOPES.iter().copied().collect::<Scopes>();
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+        components.add_security_scheme(
+            "oauth2_password",
+            SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::new(
+                "/oauth/token",
+                scopes(),
+            ))])),
+        );
+        components.add_security_scheme(
+            "oauth2_code",
+            SecurityScheme::OAuth2(OAuth2::new([Flow::AuthorizationCode(
+                AuthorizationCode::new("/oauth/authorize", "/oauth/token", scopes()),
+            )])),
+        );
+        let none: [&str; 0] = [];
+        let requirement = || {
+            vec![
+                SecurityRequirement::new("bearer", none),
+                SecurityRequirement::new("api_key", none),
+                SecurityRequirement::new("oauth2_password", none),
+                SecurityRequirement::new("oauth2_code", none),
+            ]
+        };
+        for (path, item) in &mut openapi.paths.paths {
+            if PUBLIC.contains(&path.as_str()) {
+                continue;
+            }
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                operation.security = Some(requirement());
+            }
+        }
+    }
+}

@@ -183,6 +183,10 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Conflict(why) => ApiError::Conflict(why.to_owned()),
             ServiceError::NotFound => ApiError::NotFound,
+            ServiceError::AccountGone => ApiError::Unauthenticated {
+                detail: "the account of this credential no longer exists, sign in again",
+                invalid_token: true,
+            },
             ServiceError::Store(clouddocs_store::StoreError::Unavailable(cause)) => {
                 tracing::error!(error = ?cause, "database unavailable");
                 ApiError::Unavailable

@@ -206,7 +206,7 @@ impl Services {
         let mut conn = self.db.acquire().await?;
         let row = users::find(&mut conn, &id)
             .await?
-            .ok_or(ServiceError::NotFound)?;
+            .ok_or(ServiceError::AccountGone)?;
         let user = User::from(&row);
         self.users
             .fill(ticket, &id, std::sync::Arc::new(user.clone()));
@@ -237,7 +237,7 @@ impl Services {
         .await?;
         let row = users::find(&mut tx, &id)
             .await?
-            .ok_or(ServiceError::NotFound)?;
+            .ok_or(ServiceError::AccountGone)?;
         tx.commit().await.map_err(StoreError::from)?;
         self.user_changed(&id);
         Ok(User::from(&row))
@@ -257,7 +257,7 @@ impl Services {
             let mut conn = self.db.acquire().await?;
             users::find(&mut conn, &id)
                 .await?
-                .ok_or(ServiceError::NotFound)?
+                .ok_or(ServiceError::AccountGone)?
         };
         let current = Password::parse(current).map_err(|_| ServiceError::WrongCurrentPassword)?;
         match self

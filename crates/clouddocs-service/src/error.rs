@@ -52,6 +52,10 @@ pub enum ServiceError {
     /// The change conflicts with the current state
     #[error("{0}")]
     Conflict(&'static str),
+    /// The credential is valid but its account no longer exists: signing in again is the
+    /// only fix, so it answers like a bad credential (401), never like a missing object
+    #[error("the account of this credential no longer exists")]
+    AccountGone,
     /// The object does not exist, or the caller may not know it exists
     #[error("not found")]
     NotFound,

@@ -109,6 +109,11 @@ impl Services {
         self.denylist.ping().await
     }
 
+    /// Whether Redis holds the shared short-lived state (`--redis-url`)
+    pub fn redis_configured(&self) -> bool {
+        self.denylist.is_redis()
+    }
+
     /// The configuration in effect
     pub fn config(&self) -> &ServiceConfig {
         &self.config

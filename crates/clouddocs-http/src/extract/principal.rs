@@ -1,7 +1,9 @@
 //! The authentication extractor, CloudDocs' `Depends(get_current_user)`.
 //!
-//! It accepts exactly one credential (session cookie, bearer token or API key), yields the
-//! [`Principal`], and enforces CSRF on cookie-authenticated unsafe methods. Absent or
+//! It takes one credential: a bearer token or an API key from the headers, or else the
+//! session cookie. More than one header credential (two `Authorization` headers, two
+//! `X-API-Key` headers, or one of each) is a 400, never first-wins. It yields the
+//! [`Principal`] and enforces CSRF on cookie-authenticated unsafe methods. Absent or
 //! invalid credentials are a 401 with `WWW-Authenticate`; handlers never see credentials.
 
 use axum::extract::FromRequestParts;
@@ -17,6 +19,9 @@ use crate::state::AppState;
 
 /// The header carrying the CSRF token on cookie-authenticated unsafe requests
 pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The header carrying an API key
+const API_KEY_HEADER: &str = "x-api-key";
 
 /// An authenticated caller
 #[derive(Debug, Clone)]
@@ -59,6 +64,13 @@ async fn authenticate(
     method: &Method,
     state: &AppState,
 ) -> Result<Authenticated, ApiError> {
+    let presented = headers.get_all(header::AUTHORIZATION).iter().count()
+        + headers.get_all(API_KEY_HEADER).iter().count();
+    if presented > 1 {
+        return Err(ApiError::BadRequest(
+            "send exactly one credential: one `Authorization` or one `X-API-Key` header".to_owned(),
+        ));
+    }
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let jwt = value
             .to_str()
@@ -95,7 +107,7 @@ async fn authenticate(
             session_id: None,
         });
     }
-    if let Some(value) = headers.get("x-api-key") {
+    if let Some(value) = headers.get(API_KEY_HEADER) {
         let key = value.to_str().unwrap_or_default().trim();
         let principal =
             state

@@ -92,7 +92,7 @@ pub(crate) async fn get_login(
     render(
         &state,
         StatusCode::OK,
-        query.next.as_deref().unwrap_or("/"),
+        query.next.as_deref().unwrap_or(super::AFTER_LOGIN),
         "",
         None,
     )
@@ -105,7 +105,7 @@ pub(crate) async fn post_login_form(
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let next = form.next.as_deref().unwrap_or("/");
+    let next = form.next.as_deref().unwrap_or(super::AFTER_LOGIN);
     let expected = jar
         .get(csrf_cookie_name(&state.settings))
         .map(|c| c.value().to_owned())

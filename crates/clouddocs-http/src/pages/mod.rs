@@ -94,9 +94,13 @@ pub(crate) fn safe_next(next: &str) -> &str {
     if next.starts_with("/oauth/authorize?") || next.starts_with("/consent?") {
         next
     } else {
-        "/"
+        AFTER_LOGIN
     }
 }
+
+/// Where `/login` sends a browser that named no `next` (or one that is not followed): the
+/// API browser, which is a page that exists for every signed-in user
+pub(crate) const AFTER_LOGIN: &str = "/docs/";
 
 #[cfg(test)]
 mod redirect_tests {
@@ -117,7 +121,7 @@ mod redirect_tests {
             "/admin/users",
             "",
         ] {
-            assert_eq!(safe_next(hostile), "/", "{hostile}");
+            assert_eq!(safe_next(hostile), super::AFTER_LOGIN, "{hostile}");
         }
     }
 }

@@ -36,7 +36,7 @@ pub async fn get_users(
     auth.require(Scope::Admin)?;
     let (items, next_cursor) = state
         .svc
-        .list_users(&auth.principal, page.cursor.as_deref(), page.limit())
+        .list_users(&auth.principal, page.cursor()?, page.limit()?)
         .await?;
     Ok(Json(Page {
         items: items.into_iter().map(UserResponse::from).collect(),

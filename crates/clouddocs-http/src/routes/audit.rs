@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
 
 /// `GET /audit` filters
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditListQuery {
     /// Only events by this actor (user or client id)
@@ -67,7 +68,7 @@ pub async fn get_audit(
         orgs: q.org.map(|o| vec![o]),
         before,
     };
-    let limit = q.limit.unwrap_or(50).clamp(1, 100);
+    let limit = super::page_size(q.limit, 50)?;
     let (items, next_cursor) = state.svc.list_audit(&auth.principal, filter, limit).await?;
     Ok(Json(Page { items, next_cursor }))
 }

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::dto::Page;
 use crate::extract::{ApiJson, ApiQuery, Authenticated};
-use crate::problem::ApiResult;
+use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// `/orgs/{org}/documents`, `/documents`, `/documents/{id}`, `/documents/{id}/shares/{user}`
@@ -66,6 +66,7 @@ pub struct ShareRequest {
 
 /// `GET /documents` filters
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentListQuery {
     /// Only this org
@@ -153,7 +154,16 @@ pub async fn get_documents(
     ApiQuery(q): ApiQuery<DocumentListQuery>,
 ) -> ApiResult<Json<Page<DocumentResponse>>> {
     auth.require(Scope::DocumentsRead)?;
-    let limit = q.limit.unwrap_or(20).clamp(1, 100);
+    let limit = super::page_size(q.limit, 20)?;
+    super::id_cursor(q.cursor.as_deref())?;
+    if q.q
+        .as_deref()
+        .is_some_and(|text| text.chars().any(char::is_control))
+    {
+        return Err(ApiError::Unprocessable(
+            "`q` may not contain control characters".to_owned(),
+        ));
+    }
     let query = DocumentQuery {
         org: q.org,
         q: q.q,

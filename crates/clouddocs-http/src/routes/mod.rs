@@ -18,6 +18,7 @@ use utoipa::IntoParams;
 
 /// `?cursor=&limit=` of every list
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// `next_cursor` of the previous page
@@ -27,9 +28,37 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    /// The page size, clamped to 1..=100
-    pub fn limit(&self) -> u32 {
-        self.limit.unwrap_or(20).clamp(1, 100)
+    /// The page size (default 20); outside 1..=100 is a 422
+    pub fn limit(&self) -> Result<u32, crate::problem::ApiError> {
+        page_size(self.limit, 20)
+    }
+
+    /// The cursor, which must be an id some page answered as `next_cursor`
+    pub fn cursor(&self) -> Result<Option<&str>, crate::problem::ApiError> {
+        id_cursor(self.cursor.as_deref())
+    }
+}
+
+/// The one page-size rule of every list: `default` when absent, 1 to 100 otherwise, and
+/// anything else a 422 naming `limit` (never silently clamped)
+pub(crate) fn page_size(limit: Option<u32>, default: u32) -> Result<u32, crate::problem::ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(n @ 1..=100) => Ok(n),
+        Some(_) => Err(crate::problem::ApiError::Unprocessable(
+            "`limit` must be between 1 and 100".to_owned(),
+        )),
+    }
+}
+
+/// A cursor of a list ordered by time-ordered id: it must be such an id (a 400 otherwise,
+/// since no page ever answered it)
+pub(crate) fn id_cursor(cursor: Option<&str>) -> Result<Option<&str>, crate::problem::ApiError> {
+    match cursor {
+        Some(c) if uuid::Uuid::parse_str(c).is_err() => Err(crate::problem::ApiError::BadRequest(
+            "`cursor` must be a `next_cursor` value".to_owned(),
+        )),
+        other => Ok(other),
     }
 }
 

@@ -24,7 +24,7 @@ impl Services {
             let mut conn = self.db.acquire().await?;
             users::find(&mut conn, &principal.user_id.to_string()).await?
         }
-        .ok_or(ServiceError::NotFound)?;
+        .ok_or(ServiceError::AccountGone)?;
         let mut claims = Map::new();
         claims.insert("sub".to_owned(), json!(user.id));
         if principal.has_scope(Scope::Profile) {

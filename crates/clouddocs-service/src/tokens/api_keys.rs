@@ -19,8 +19,6 @@ const TOUCH_INTERVAL_MS: i64 = 60_000;
 /// A newly created key: the only time the secret is visible
 #[derive(Debug, Serialize)]
 pub struct NewApiKey {
-    /// The key's id
-    pub id: String,
     /// The full key; shown once, never stored
     pub key: String,
     /// The key's metadata
@@ -133,7 +131,6 @@ impl Services {
             .map_err(clouddocs_store::StoreError::from)?;
         tracing::info!(user_id = %row.user_id, key_id = %row.id, "api key created");
         Ok(NewApiKey {
-            id: row.id.clone(),
             key,
             view: ApiKeyView::from(&row),
         })

@@ -23,6 +23,10 @@ pub trait Denylist: Send + Sync + std::fmt::Debug {
     async fn purge_expired(&self, _now: i64) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Whether this denylist lives in Redis (readiness names it)
+    fn is_redis(&self) -> bool {
+        false
+    }
     /// Whether the backing service answers (readiness)
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())

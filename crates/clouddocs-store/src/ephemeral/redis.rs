@@ -39,6 +39,10 @@ impl RedisDenylist {
 
 #[async_trait::async_trait]
 impl Denylist for RedisDenylist {
+    fn is_redis(&self) -> bool {
+        true
+    }
+
     async fn revoke(&self, key: &str, expires_at: i64) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
         let at = u64::try_from(expires_at).unwrap_or(0);

@@ -1,14 +1,15 @@
 //! Limits, headers, operations endpoints and bad input: always a clear 4xx, never a 5xx.
 
-use clouddocs_testkit::{Backend, TestApp, both_backends};
+use clouddocs_testkit::{Backend, TestApp, all_backends, both_backends};
 use serde_json::Value;
 
 both_backends!(
     bad_bodies_are_clear_4xx_problems,
     oversized_bodies_and_headers_are_refused,
     security_headers_are_on_every_response,
-    health_readiness_metrics_and_openapi_answer,
 );
+
+all_backends!(health_readiness_metrics_and_openapi_answer);
 
 async fn bad_bodies_are_clear_4xx_problems(app: TestApp) {
     let client = app.browser();
@@ -133,6 +134,13 @@ async fn health_readiness_metrics_and_openapi_answer(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(ready["database"], "ok");
+    let redis = if app.backend == Backend::PostgresRedis {
+        "ok"
+    } else {
+        "not configured"
+    };
+    assert_eq!(ready["redis"], redis, "{ready}");
+    assert!(ready.get("ephemeral").is_none(), "{ready}");
     let metrics = client
         .get(app.url("/metrics"))
         .send()
