@@ -52,6 +52,14 @@ pub enum AuthzError {
     /// A custom check whose principal, action, resource, context or entities are malformed
     #[error("bad authorization request: {0}")]
     BadRequest(String),
+    /// The request or policy text exceeds one of the bounds of [`crate::bounds`]
+    #[error("{bound} exceeds the bound of {limit}")]
+    Bound {
+        /// Which bound, e.g. `ancestor depth`
+        bound: &'static str,
+        /// The bound's value
+        limit: usize,
+    },
 }
 
 fn at(line: Option<usize>, column: Option<usize>) -> String {
@@ -218,6 +226,8 @@ impl PolicyEngine {
     /// their policies validate as strictly as CloudDocs' own. Line and column of a schema
     /// error refer to the extension text. The old set stays active on any error.
     pub fn replace_with_schema(&self, extension: &str, new_src: &str) -> Result<(), AuthzError> {
+        crate::bounds::check_policy_text(extension)?;
+        crate::bounds::check_policy_text(new_src)?;
         let validator = if extension.trim().is_empty() {
             parse_schema(&self.base_schema)?
         } else {
@@ -327,6 +337,7 @@ impl PolicyEngine {
     /// Evaluates a caller-built question against the active set, without schema validation,
     /// so other applications can use their own entity types, actions and policies
     pub fn check_custom(&self, request: &CustomCheck) -> Result<Decision, AuthzError> {
+        crate::bounds::check_request(&request.entities, &request.context)?;
         let principal = entity_ref_uid(&request.principal, "principal")?;
         let action = entity_ref_uid(&request.action, "action")?;
         let resource = entity_ref_uid(&request.resource, "resource")?;

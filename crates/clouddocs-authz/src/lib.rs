@@ -11,6 +11,7 @@
 //! - [`scopes`] narrows a decision by a token's scopes.
 #![warn(missing_docs)]
 
+pub mod bounds;
 mod decision;
 mod engine;
 mod entities;

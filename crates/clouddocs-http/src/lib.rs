@@ -24,6 +24,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, StatusCode};
 use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -43,6 +44,20 @@ async fn not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+/// `GET /__test/panic` (test harness only)
+#[allow(clippy::panic, clippy::unused_async)]
+async fn deliberate_panic() -> ApiError {
+    panic!("deliberate test panic")
+}
+
+/// A panicking handler's answer: the panic message goes to the log, never to the client
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    tracing::error!("a request handler panicked");
+    axum::response::IntoResponse::into_response(ApiError::Internal(anyhow::anyhow!(
+        "handler panicked"
+    )))
 }
 
 /// The whole application router
@@ -79,12 +94,21 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn(middleware::metrics::track));
+    // Only the test harness turns this on, to prove a panic answers 500 and harms nothing else.
+    let api = if state.settings.panic_route {
+        api.route("/__test/panic", axum::routing::get(deliberate_panic))
+    } else {
+        api
+    };
     let docs: Router<AppState> = SwaggerUi::new("/docs")
         .url("/openapi.json", openapi::ApiDoc::openapi())
         .into();
     api.merge(docs)
         .layer(
             ServiceBuilder::new()
+                // Outermost: a panic anywhere below answers 500 problem+json, and the
+                // connection and the process go on.
+                .layer(CatchPanicLayer::custom(panic_response))
                 .layer(SetSensitiveHeadersLayer::new(sensitive))
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

@@ -25,6 +25,8 @@ pub struct HttpSettings {
     pub trusted_proxies: crate::rate_limit::TrustedProxies,
     /// Brute-force limits of the credential endpoints
     pub rate_limits: crate::rate_limit::RateLimitSettings,
+    /// Serve `GET /__test/panic`, a handler that panics; set only by the test harness
+    pub panic_route: bool,
 }
 
 impl Default for HttpSettings {
@@ -38,6 +40,7 @@ impl Default for HttpSettings {
             cors_origins: Vec::new(),
             trusted_proxies: crate::rate_limit::TrustedProxies::default(),
             rate_limits: crate::rate_limit::RateLimitSettings::default(),
+            panic_route: false,
         }
     }
 }

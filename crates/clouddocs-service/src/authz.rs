@@ -11,6 +11,9 @@ use crate::documents::document_facts;
 use crate::orgs::user_facts;
 use crate::{ServiceError, Services, now_ms};
 
+/// The longest a custom check may evaluate before the caller is answered 422
+pub const MAX_EVALUATION: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A question for the decision point
 #[derive(Debug, Clone)]
 pub struct CheckRequest {
@@ -76,12 +79,7 @@ impl Services {
                 context: request.context,
                 entities: request.entities,
             };
-            return self.policy.check_custom(&custom).map_err(|e| {
-                ServiceError::Validation(crate::ValidationError::Field {
-                    field: "request",
-                    reason: e.to_string(),
-                })
-            });
+            return self.check_custom_bounded(custom).await;
         }
         // (user id, platform admin) of the subject of the question
         let subject: (String, bool) = match &request.principal {
@@ -151,6 +149,28 @@ impl Services {
         let (facts, _) = user_facts(&mut conn, &subject.0, subject.1, &doc.org_id).await?;
         let doc_facts = document_facts(&mut conn, &doc).await?;
         Ok(self.policy.decide_document(&facts, action, &doc_facts))
+    }
+
+    /// Evaluates a custom check off the executor, bounded in time: the entity bounds keep
+    /// Cedar's work small, and the deadline answers the caller even when it is not
+    async fn check_custom_bounded(&self, custom: CustomCheck) -> Result<Decision, ServiceError> {
+        let policy = std::sync::Arc::clone(&self.policy);
+        let task = tokio::task::spawn_blocking(move || policy.check_custom(&custom));
+        let refused = |field: &'static str, reason: String| {
+            ServiceError::Validation(crate::ValidationError::Field { field, reason })
+        };
+        match tokio::time::timeout(MAX_EVALUATION, task).await {
+            Err(_) => Err(refused(
+                "request",
+                format!(
+                    "evaluation time exceeds the bound of {} ms",
+                    MAX_EVALUATION.as_millis()
+                ),
+            )),
+            Ok(Err(join)) => Err(ServiceError::Unexpected(anyhow::Error::new(join))),
+            Ok(Ok(Err(err))) => Err(refused("request", err.to_string())),
+            Ok(Ok(Ok(decision))) => Ok(decision),
+        }
     }
 
     /// The active policy set and schema extension. **Permissions**: platform admins.

@@ -138,6 +138,7 @@ impl TestApp {
         let mut settings = ServerSettings::new(url);
         settings.max_connections = 8;
         settings.http.dev = true;
+        settings.http.panic_route = true;
         let scheme = if tls_pem.is_some() { "https" } else { "http" };
         settings.tokens.issuer = format!("{scheme}://{addr}");
         settings.http.hsts = tls_pem.is_some();

@@ -37,6 +37,63 @@ fn form_rejection(rejection: FormRejection) -> ApiError {
     }
 }
 
+/// Deepest nesting of arrays and objects accepted in a JSON body
+pub(crate) const MAX_JSON_DEPTH: usize = 32;
+
+/// Whether the JSON text nests arrays and objects deeper than [`MAX_JSON_DEPTH`]; strings are
+/// skipped, and malformed text is left to the parser
+fn too_deep(bytes: &[u8]) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// `Json` with the nesting bound checked on the bytes before serde sees them
+async fn bounded_json<S, T>(req: Request, state: &S) -> Result<T, ApiError>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    let (parts, body) = req.into_parts();
+    let (headers, extensions) = (parts.headers.clone(), parts.extensions.clone());
+    let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?;
+    if too_deep(&bytes) {
+        return Err(ApiError::Unprocessable(format!(
+            "JSON nesting depth exceeds the bound of {MAX_JSON_DEPTH}"
+        )));
+    }
+    let mut req = Request::new(axum::body::Body::from(bytes));
+    *req.headers_mut() = headers;
+    *req.extensions_mut() = extensions;
+    let Json(value) = Json::<T>::from_request(req, state)
+        .await
+        .map_err(json_rejection)?;
+    Ok(value)
+}
+
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
     S: Send + Sync,
@@ -45,10 +102,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let Json(value) = Json::<T>::from_request(req, state)
-            .await
-            .map_err(json_rejection)?;
-        Ok(Self(value))
+        Ok(Self(bounded_json(req, state).await?))
     }
 }
 
@@ -75,10 +129,8 @@ where
                 .map_err(form_rejection)?;
             Ok(Self(value))
         } else {
-            let Json(value) = Json::<T>::from_request(req, state)
-                .await
-                .map_err(json_rejection)?;
-            Ok(Self(value))
+            // Form bodies are flat (`serde_urlencoded` does not nest); JSON is bounded.
+            Ok(Self(bounded_json(req, state).await?))
         }
     }
 }

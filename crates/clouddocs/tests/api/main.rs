@@ -14,6 +14,7 @@ mod audit;
 mod authz_service;
 mod binary;
 mod bola;
+mod bounds;
 mod caches;
 mod contract;
 mod documents;
