@@ -223,8 +223,8 @@ mod tests {
     }
 
     fn bound_of(result: Result<(), AuthzError>) -> Option<&'static str> {
-        match result {
-            Err(AuthzError::Bound { bound, .. }) => Some(bound),
+        match result.err()? {
+            AuthzError::Bound { bound, .. } => Some(bound),
             _ => None,
         }
     }
