@@ -15,6 +15,7 @@ mod authz_service;
 mod binary;
 mod bola;
 mod caches;
+mod concurrency;
 mod documents;
 mod hardening;
 mod interop;
