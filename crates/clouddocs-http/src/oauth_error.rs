@@ -3,7 +3,9 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use clouddocs_service::ServiceError;
 use clouddocs_service::tokens::OAuthError;
+use clouddocs_store::StoreError;
 use serde_json::json;
 
 /// An [`OAuthError`] as an HTTP response
@@ -16,8 +18,8 @@ impl From<OAuthError> for OAuthResponseError {
     }
 }
 
-impl From<clouddocs_service::ServiceError> for OAuthResponseError {
-    fn from(err: clouddocs_service::ServiceError) -> Self {
+impl From<ServiceError> for OAuthResponseError {
+    fn from(err: ServiceError) -> Self {
         Self(OAuthError::Server(err))
     }
 }
@@ -25,8 +27,17 @@ impl From<clouddocs_service::ServiceError> for OAuthResponseError {
 impl IntoResponse for OAuthResponseError {
     fn into_response(self) -> Response {
         let err = self.0;
+        // A dependency that is down is an outage worth retrying, not a bug: RFC 6749's
+        // `temporarily_unavailable`, 503 with `Retry-After`, as the problem answers.
+        let unavailable = matches!(
+            &err,
+            OAuthError::Server(ServiceError::Store(
+                StoreError::Unavailable(_) | StoreError::Redis(_)
+            ))
+        );
         let status = match &err {
             OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
+            OAuthError::Server(_) if unavailable => StatusCode::SERVICE_UNAVAILABLE,
             OAuthError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
             OAuthError::InvalidRequest(_)
             | OAuthError::InvalidGrant(_)
@@ -43,12 +54,21 @@ impl IntoResponse for OAuthResponseError {
         };
         let mut response = (
             status,
-            Json(json!({"error": err.code(), "error_description": description})),
+            Json(json!({
+                "error": if unavailable { "temporarily_unavailable" } else { err.code() },
+                "error_description": description,
+            })),
         )
             .into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if unavailable {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::problem::UNAVAILABLE_RETRY_AFTER_SECS),
+            );
+        }
         if matches!(err, OAuthError::InvalidClient) {
             headers.insert(
                 header::WWW_AUTHENTICATE,

@@ -158,7 +158,7 @@ impl BruteForceError {
                     StatusCode::SERVICE_UNAVAILABLE,
                     "temporarily_unavailable",
                     "the server could not complete the request",
-                    None,
+                    Some(crate::problem::UNAVAILABLE_RETRY_AFTER_SECS),
                 )
             }
         };

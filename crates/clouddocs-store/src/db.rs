@@ -107,9 +107,19 @@ impl Db {
         &self.pool
     }
 
-    /// Begins a transaction
+    /// Begins a write transaction.
+    ///
+    /// On SQLite it is `BEGIN IMMEDIATE`: the writer lock is taken at the start, waiting for
+    /// `busy_timeout` if another writer holds it. A deferred `BEGIN` would take it only at
+    /// the first write, and a transaction that has read by then cannot wait (its snapshot
+    /// may be stale), so SQLite answers `SQLITE_BUSY` at once: "database is locked" under
+    /// ordinary concurrency. PostgreSQL keeps its plain `BEGIN`.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(self.pool.begin().await?)
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
     }
 
     /// Acquires one connection

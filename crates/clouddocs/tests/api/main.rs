@@ -16,6 +16,7 @@ mod binary;
 mod bola;
 mod bounds;
 mod caches;
+mod concurrency;
 mod contract;
 mod documents;
 mod hardening;
