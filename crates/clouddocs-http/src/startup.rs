@@ -71,7 +71,13 @@ pub async fn build_state(settings: &ServerSettings) -> anyhow::Result<AppState> 
         keep_retired,
     )
     .await
-    .map_err(|e| anyhow::anyhow!("cannot load signing keys: {e}"))?;
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot load signing keys: {e}; if they cannot be decrypted, the server secret is \
+             not the one this database was created with (pass that secret, or --dev if it was \
+             created with --dev)"
+        )
+    })?;
     let denylist: Arc<dyn Denylist> = match &settings.redis_url {
         Some(url) => Arc::new(RedisDenylist::connect(url).await?),
         None => Arc::new(SqlDenylist::open(db.clone(), clouddocs_service::now_ms()).await?),

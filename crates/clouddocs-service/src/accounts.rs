@@ -71,6 +71,27 @@ impl Services {
         account: NewAccount,
         platform_admin: bool,
     ) -> Result<User, ServiceError> {
+        self.create_account(account, platform_admin, None).await
+    }
+
+    /// Creates an account from the admin CLI (`users create`): audited as `user.create`
+    /// with actor `cli`
+    pub async fn create_user_by_cli(
+        &self,
+        account: NewAccount,
+        platform_admin: bool,
+    ) -> Result<User, ServiceError> {
+        self.create_account(account, platform_admin, Some("cli"))
+            .await
+    }
+
+    /// `actor`: who created the account, or `None` when it registered itself
+    async fn create_account(
+        &self,
+        account: NewAccount,
+        platform_admin: bool,
+        actor: Option<&str>,
+    ) -> Result<User, ServiceError> {
         let local_part = account.email.as_str().split('@').next().unwrap_or_default();
         check_strength(
             &account.password,
@@ -101,13 +122,13 @@ impl Services {
             }
             Err(other) => return Err(other.into()),
         }
-        record(
-            &mut tx,
-            Entry::success("user.register")
-                .actor(&row.id)
-                .target(format!("user:{}", row.id)),
-        )
-        .await?;
+        let entry = match actor {
+            None => Entry::success("user.register").actor(&row.id),
+            Some(actor) => Entry::success("user.create")
+                .actor(actor)
+                .detail(serde_json::json!({"platform_admin": platform_admin})),
+        };
+        record(&mut tx, entry.target(format!("user:{}", row.id))).await?;
         tx.commit().await.map_err(StoreError::from)?;
         tracing::info!(user_id = %row.id, "account registered");
         Ok(User::from(&row))

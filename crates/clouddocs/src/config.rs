@@ -102,6 +102,13 @@ pub(crate) fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Re
         .unwrap_or_else(|| PathBuf::from("clouddocs-data"));
     let database_url = match global.database_url.clone().or(file.database_url) {
         Some(url) => url,
+        // Only `serve` creates a data dir: an admin command on a mistyped path would
+        // otherwise act on a new, empty database and report success.
+        None if serve.is_none() && !data_dir.is_dir() => bail!(
+            "data directory `{}` does not exist: check --data-dir (or CLOUDDOCS_DATA_DIR), \
+             or run `clouddocs serve` once to create it",
+            data_dir.display()
+        ),
         None => {
             std::fs::create_dir_all(&data_dir).with_context(|| {
                 format!("cannot create data directory `{}`", data_dir.display())
@@ -123,8 +130,13 @@ pub(crate) fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Re
         ),
         // A single node on SQLite keeps a generated secret next to its database, as it
         // keeps its generated signing keys; nodes sharing PostgreSQL must be given one.
-        (None, None) if database_url.starts_with("sqlite:") && !dev => {
-            Some(generated_secret(&data_dir)?)
+        (None, None) if database_url.starts_with("sqlite:") => {
+            check_secret_origin(&data_dir, dev)?;
+            if dev {
+                None
+            } else {
+                Some(generated_secret(&data_dir)?)
+            }
         }
         (None, None) => None,
     };
@@ -277,6 +289,33 @@ fn parse_limit(value: &str, name: &str) -> anyhow::Result<Limit> {
         Some((burst, per_seconds)) => Ok(Limit { burst, per_seconds }),
         None => bail!("{name} must be `BURST/SECONDS` such as `20/60`, not `{value}`"),
     }
+}
+
+/// Refuses, before anything is written, a SQLite data dir whose keys were sealed with
+/// another secret than the one this run would use: a database without a `secret` file
+/// beside it was made with `--dev` (or an explicit secret), and one with a `secret` file
+/// was made without `--dev`.
+fn check_secret_origin(data_dir: &Path, dev: bool) -> anyhow::Result<()> {
+    let has_db = data_dir.join("clouddocs.db").exists();
+    let has_secret = data_dir.join("secret").exists();
+    if has_db && !has_secret && !dev {
+        bail!(
+            "data directory `{}` was created with --dev or with an explicit server secret \
+             (it has a database but no `secret` file): pass --dev, or the secret it was \
+             created with (--secret, --secret-file or CLOUDDOCS_SECRET)",
+            data_dir.display()
+        );
+    }
+    if has_secret && dev {
+        bail!(
+            "data directory `{}` was created without --dev: its keys are sealed with the \
+             secret in `{}`; run without --dev, or pass --secret-file {}",
+            data_dir.display(),
+            data_dir.join("secret").display(),
+            data_dir.join("secret").display()
+        );
+    }
+    Ok(())
 }
 
 /// Reads `DATA_DIR/secret`, creating it (256 random bits, mode 0600) on first start

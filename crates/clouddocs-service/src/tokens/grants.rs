@@ -412,7 +412,7 @@ impl Services {
     }
 
     /// Rotates the signing key (CLI `keys rotate`)
-    pub async fn rotate_signing_key(&self) -> Result<String, ServiceError> {
-        self.keys.rotate().await
+    pub async fn rotate_signing_key(&self, actor: &str) -> Result<String, ServiceError> {
+        self.keys.rotate(actor).await
     }
 }

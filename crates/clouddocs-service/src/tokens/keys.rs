@@ -82,7 +82,7 @@ impl KeyManager {
         let ring = match ring {
             Some(ring) => ring,
             None => {
-                rotate(&db, &master, algorithm).await?;
+                rotate(&db, &master, algorithm, None).await?;
                 build_ring(&db, &master, keep_retired)
                     .await?
                     .ok_or_else(|| {
@@ -130,8 +130,8 @@ impl KeyManager {
     }
 
     /// Makes a new current key; the old ones stay verifiable until their tokens expire
-    pub async fn rotate(&self) -> Result<String, ServiceError> {
-        let kid = rotate(&self.db, &self.master, self.algorithm).await?;
+    pub async fn rotate(&self, actor: &str) -> Result<String, ServiceError> {
+        let kid = rotate(&self.db, &self.master, self.algorithm, Some(actor)).await?;
         self.reload().await?;
         Ok(kid)
     }
@@ -265,12 +265,24 @@ async fn rotate(
     db: &Db,
     master: &MasterKey,
     algorithm: SigningAlgorithm,
+    actor: Option<&str>,
 ) -> Result<String, ServiceError> {
     let material = KeyMaterial::generate(algorithm).map_err(jwt_err)?;
     let stored = material.to_stored(master).map_err(jwt_err)?;
     let row = to_row(&stored);
     let mut tx = db.begin().await?;
     keys::rotate_in(&mut tx, &row, now_ms()).await?;
+    // The first key, generated at first start, is no one's act; a rotation is.
+    if let Some(actor) = actor {
+        crate::audit::record(
+            &mut tx,
+            crate::audit::Entry::success("key.rotate")
+                .actor(actor)
+                .target(format!("key:{}", row.kid))
+                .detail(serde_json::json!({"alg": row.alg})),
+        )
+        .await?;
+    }
     tx.commit().await.map_err(StoreError::from)?;
     tracing::info!(kid = %row.kid, alg = %row.alg, "signing key rotated in");
     Ok(row.kid)

@@ -10,7 +10,7 @@ pub(crate) async fn rotate(config: Config) -> anyhow::Result<()> {
     let state = build_state(&super::serve::settings(&config)).await?;
     let kid = state
         .svc
-        .rotate_signing_key()
+        .rotate_signing_key("cli")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("new current signing key: {kid}");

@@ -51,7 +51,7 @@ async fn create(
     let state = build_state(&super::serve::settings(&config)).await?;
     let user = state
         .svc
-        .register(
+        .create_user_by_cli(
             NewAccount {
                 email,
                 password,

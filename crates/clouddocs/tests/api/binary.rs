@@ -29,6 +29,8 @@ fn free_port() -> u16 {
 async fn the_cli_creates_an_admin_rotates_keys_and_serve_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    // Admin commands refuse a data dir that does not exist; only `serve` creates one.
+    std::fs::create_dir(&data).unwrap();
 
     // `users create` reads the password from stdin and makes a platform admin.
     let mut create = clouddocs(&data)
@@ -207,4 +209,177 @@ async fn the_cli_creates_an_admin_rotates_keys_and_serve_stops_cleanly_on_sigter
         String::from_utf8_lossy(&verify.stderr)
     );
     assert!(String::from_utf8_lossy(&verify.stdout).contains("audit chain verified"));
+}
+
+fn run_with_password(cmd: &mut Command) -> std::process::Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(PASSWORD.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn admin_commands_refuse_a_data_dir_that_does_not_exist_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo");
+    for args in [
+        &["audit", "verify"][..],
+        &["keys", "rotate"][..],
+        &["users", "create", "--email", "a@example.com"][..],
+    ] {
+        let out = run_with_password(clouddocs(&typo).args(args));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{args:?} succeeded on a missing data dir"
+        );
+        assert!(
+            stderr.contains("does not exist") && stderr.contains("serve"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!typo.exists(), "{args:?} created the data dir");
+    }
+}
+
+#[test]
+fn a_dev_data_dir_opened_without_dev_says_how_to_fix_it_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let created = clouddocs(&data)
+        .args(["--dev", "keys", "rotate"])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let before: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    for args in [&["keys", "rotate"][..], &["audit", "verify"][..]] {
+        let out = clouddocs(&data).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains("--dev") && !stderr.contains("internal failure"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!data.join("secret").exists(), "a secret file was written");
+    }
+    let after: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before, after, "nothing is written into the data dir");
+    // It still opens with --dev.
+    let verify = clouddocs(&data)
+        .args(["--dev", "audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(verify.status.success());
+
+    // The other way round: a data dir with a generated secret, opened with --dev.
+    let prod = dir.path().join("prod");
+    std::fs::create_dir(&prod).unwrap();
+    assert!(
+        clouddocs(&prod)
+            .args(["keys", "rotate"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let out = clouddocs(&prod)
+        .args(["--dev", "keys", "rotate"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("without --dev") && !stderr.contains("internal failure"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn users_create_and_keys_rotate_leave_audit_events_by_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let out = run_with_password(clouddocs(&data).args([
+        "users",
+        "create",
+        "--email",
+        "root@example.com",
+        "--admin",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rotated = clouddocs(&data).args(["keys", "rotate"]).output().unwrap();
+    assert!(rotated.status.success());
+
+    let port = free_port();
+    let mut server = clouddocs(&data)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let token: Value = http
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "root@example.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let audit: Value = http
+        .get(format!("{base}/audit?limit=100"))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    let _ = server.wait();
+    let events = audit["items"].as_array().expect("audit items");
+    let by_cli = |action: &str| {
+        events
+            .iter()
+            .any(|e| e["action"] == action && e["actor"] == "cli")
+    };
+    assert!(by_cli("user.create"), "{audit}");
+    assert!(by_cli("key.rotate"), "{audit}");
 }

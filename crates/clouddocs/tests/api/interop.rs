@@ -202,7 +202,7 @@ async fn after_a_key_rotation_old_tokens_still_verify_and_new_tokens_carry_the_n
     let before = jwks_kids(&app).await;
     assert!(before.contains(&old_kid), "{before:?}");
 
-    let new_kid = app.state.svc.rotate_signing_key().await.unwrap();
+    let new_kid = app.state.svc.rotate_signing_key("cli").await.unwrap();
     assert_ne!(new_kid, old_kid);
 
     // The JWKS now publishes both keys, the new current one first.
