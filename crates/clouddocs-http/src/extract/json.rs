@@ -79,7 +79,15 @@ where
     let (headers, extensions) = (parts.headers.clone(), parts.extensions.clone());
     let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge)?;
+        .map_err(|rejection| {
+            // Only an over-limit body is a 413; a body that could not be read is the
+            // client's broken request, not a size problem.
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest("the request body could not be read".to_owned())
+            }
+        })?;
     if too_deep(&bytes) {
         return Err(ApiError::Unprocessable(format!(
             "JSON nesting depth exceeds the bound of {MAX_JSON_DEPTH}"
