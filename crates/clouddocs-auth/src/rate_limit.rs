@@ -125,6 +125,15 @@ impl GcraLimiter {
         }
     }
 
+    /// Gives back one token taken by [`Self::check`] for an attempt that turned out to
+    /// succeed, so that a bucket counts failures only while still bounding how many
+    /// attempts are in flight at once. Returns the state to store, `None` when the bucket
+    /// is full again (drop the key)
+    pub fn refund(now_ms: i64, state: Option<i64>, cfg: &RateLimitConfig) -> Option<i64> {
+        let tat = state?.saturating_sub(emission_interval_ms(cfg));
+        (tat > now_ms).then_some(tat)
+    }
+
     /// When a stored state stops mattering (the bucket is full again): a store may drop
     /// it from then on, e.g. Redis `PEXPIREAT`
     pub fn expires_at_ms(state: i64) -> i64 {
@@ -304,6 +313,23 @@ impl MemoryLimiter {
         })
     }
 
+    /// Gives back the token an attempt on `key` took, once it has succeeded
+    /// ([`GcraLimiter::refund`])
+    pub fn refund(&self, key: &str, cfg: &RateLimitConfig, now_ms: i64) {
+        self.with_shard(key, |shard| {
+            if let Entry::Occupied(mut entry) = shard.buckets.entry(key.to_owned()) {
+                match GcraLimiter::refund(now_ms, Some(*entry.get()), cfg) {
+                    Some(tat) => {
+                        entry.insert(tat);
+                    }
+                    None => {
+                        entry.remove();
+                    }
+                }
+            }
+        });
+    }
+
     /// Records a failed attempt on `account_key` at `now_ms` and tells whether that locks it
     ///
     /// Check [`Self::lock_state`] first and refuse a locked account without verifying the
@@ -409,6 +435,31 @@ mod tests {
         assert_eq!(one_refilled, Verdict::Allow);
         assert!(!then_empty.is_allowed());
         assert!(full_again.iter().all(|v| v.is_allowed()));
+    }
+
+    #[test]
+    fn a_refunded_token_is_available_again_and_a_full_bucket_stays_full() {
+        let limiter = MemoryLimiter::new();
+        for _ in 0..10 {
+            assert!(limiter.hit("acct:a", &CFG, NOW).is_allowed());
+        }
+        assert!(!limiter.hit("acct:a", &CFG, NOW).is_allowed());
+
+        limiter.refund("acct:a", &CFG, NOW);
+        let after_refund = limiter.hit("acct:a", &CFG, NOW);
+        let then_empty = limiter.hit("acct:a", &CFG, NOW);
+        for _ in 0..20 {
+            limiter.refund("acct:b", &CFG, NOW);
+        }
+        let unused: Vec<Verdict> = (0..11).map(|_| limiter.hit("acct:b", &CFG, NOW)).collect();
+
+        assert_eq!(after_refund, Verdict::Allow);
+        assert!(!then_empty.is_allowed());
+        assert!(unused[..10].iter().all(|v| v.is_allowed()));
+        assert!(
+            !unused[10].is_allowed(),
+            "refunds never raise a bucket above its burst"
+        );
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub enum AuthMethod {
         expires_at: i64,
         /// The OAuth client the token was issued to, if any
         client_id: Option<ClientId>,
+        /// The refresh family (the sign-in) the token descends from (`sid`), if any
+        family_id: Option<String>,
     },
     /// An API key in `X-API-Key`
     ApiKey {

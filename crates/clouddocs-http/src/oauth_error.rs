@@ -27,6 +27,14 @@ impl From<ServiceError> for OAuthResponseError {
 impl IntoResponse for OAuthResponseError {
     fn into_response(self) -> Response {
         let err = self.0;
+        // RFC 6749 has no error code for rate limiting: 429 with `Retry-After` and
+        // `invalid_request`.
+        let retry_after = match &err {
+            OAuthError::Server(ServiceError::TooManyAttempts { retry_after_secs }) => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
+        };
         // A dependency that is down is an outage worth retrying, not a bug: RFC 6749's
         // `temporarily_unavailable`, 503 with `Retry-After`, as the problem answers.
         let unavailable = matches!(
@@ -37,6 +45,7 @@ impl IntoResponse for OAuthResponseError {
         );
         let status = match &err {
             OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
+            OAuthError::Server(_) if retry_after.is_some() => StatusCode::TOO_MANY_REQUESTS,
             OAuthError::Server(_) if unavailable => StatusCode::SERVICE_UNAVAILABLE,
             OAuthError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
             OAuthError::InvalidRequest(_)
@@ -46,6 +55,7 @@ impl IntoResponse for OAuthResponseError {
             | OAuthError::InvalidScope(_) => StatusCode::BAD_REQUEST,
         };
         let description = match &err {
+            OAuthError::Server(cause) if retry_after.is_some() => cause.to_string(),
             OAuthError::Server(cause) => {
                 tracing::error!(error = ?cause, "token endpoint failed");
                 "the server could not complete the request".to_owned()
@@ -55,7 +65,13 @@ impl IntoResponse for OAuthResponseError {
         let mut response = (
             status,
             Json(json!({
-                "error": if unavailable { "temporarily_unavailable" } else { err.code() },
+                "error": if unavailable {
+                    "temporarily_unavailable"
+                } else if retry_after.is_some() {
+                    "invalid_request"
+                } else {
+                    err.code()
+                },
                 "error_description": description,
             })),
         )
@@ -63,6 +79,9 @@ impl IntoResponse for OAuthResponseError {
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if let Some(secs) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if unavailable {
             headers.insert(
                 header::RETRY_AFTER,

@@ -181,6 +181,9 @@ impl From<ServiceError> for ApiError {
                 detail: "invalid email or password",
                 invalid_token: false,
             },
+            ServiceError::TooManyAttempts { retry_after_secs } => ApiError::TooManyRequests {
+                retry_after: retry_after_secs,
+            },
             ServiceError::WrongCurrentPassword => ApiError::Forbidden(err.to_string()),
             ServiceError::Forbidden(why) => ApiError::Forbidden(why.to_owned()),
             ServiceError::Denied(decision) => {
@@ -208,6 +211,17 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unexpected(cause) => ApiError::Internal(cause),
         }
     }
+}
+
+/// Whether `err` is an outage of a dependency (database or Redis) rather than a bug: it is
+/// answered 503 with `Retry-After`, on every surface alike
+pub(crate) fn is_outage(err: &ServiceError) -> bool {
+    matches!(
+        err,
+        ServiceError::Store(
+            clouddocs_store::StoreError::Unavailable(_) | clouddocs_store::StoreError::Redis(_)
+        )
+    )
 }
 
 /// Shorthand for handler results

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use clouddocs_auth::password::PasswordHasher;
+use clouddocs_service::throttle::Throttle;
 use clouddocs_service::tokens::{KeyManager, TokenConfig};
-use clouddocs_service::{ServiceConfig, Services};
+use clouddocs_service::{Dependencies, ServiceConfig, Services};
 use clouddocs_store::Db;
-use clouddocs_store::ephemeral::{Denylist, RedisDenylist, RedisRateLimiter, SqlDenylist};
+use clouddocs_store::ephemeral::{Denylist, RedisDenylist, SqlDenylist};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{AppState, HttpSettings, middleware};
@@ -82,23 +83,22 @@ pub async fn build_state(settings: &ServerSettings) -> anyhow::Result<AppState> 
         Some(url) => Arc::new(RedisDenylist::connect(url).await?),
         None => Arc::new(SqlDenylist::open(db.clone(), clouddocs_service::now_ms()).await?),
     };
-    let brute_force = match &settings.redis_url {
-        Some(url) => crate::rate_limit::BruteForce::new(
-            Arc::new(RedisRateLimiter::connect(url).await?),
-            settings.http.rate_limits.clone(),
-        ),
-        None => crate::rate_limit::BruteForce::in_memory(settings.http.rate_limits.clone()),
+    let limits = settings.http.rate_limits.clone();
+    let throttle = match &settings.redis_url {
+        Some(url) => Throttle::redis(url, limits).await?,
+        None => Throttle::in_memory(limits),
     };
     let policy = Arc::new(load_policy(&db).await?);
-    let svc = Services::new(
+    let svc = Services::new(Dependencies {
         db,
         hasher,
-        settings.service.clone(),
-        Arc::new(keys),
+        config: settings.service.clone(),
+        keys: Arc::new(keys),
         denylist,
-        settings.tokens.clone(),
+        tokens: settings.tokens.clone(),
         policy,
-    );
+        throttle,
+    });
     let svc = Arc::new(svc);
     spawn_housekeeping(Arc::downgrade(&svc));
     let metrics = middleware::metrics::handle();
@@ -107,7 +107,6 @@ pub async fn build_state(settings: &ServerSettings) -> anyhow::Result<AppState> 
         svc,
         settings: Arc::new(settings.http.clone()),
         metrics,
-        brute_force,
     })
 }
 

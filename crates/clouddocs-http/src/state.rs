@@ -65,6 +65,4 @@ pub struct AppState {
     pub settings: Arc<HttpSettings>,
     /// Prometheus metrics
     pub metrics: PrometheusHandle,
-    /// Per-address and per-account limits on the credential endpoints
-    pub brute_force: crate::rate_limit::BruteForce,
 }

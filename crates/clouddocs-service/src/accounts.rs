@@ -8,7 +8,7 @@ use clouddocs_store::{StoreError, sql::users::UserRow};
 use serde::Serialize;
 
 use crate::audit::{Entry, record};
-use crate::{ServiceError, Services, ValidationError, millis, now_ms};
+use crate::{ServiceError, Services, ValidationError, millis, now_ms, throttle};
 
 /// A user as any response may show it: never the password hash
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -175,15 +175,52 @@ impl Services {
         }
     }
 
-    /// Password login that opens a browser session
+    /// The one throttled password check behind every sign-in path (`/auth/login`, the
+    /// `/login` page, the `password` grant): refuses a locked account or a spent account
+    /// bucket before verifying, counts a failure, gives the token back on success
+    pub(crate) async fn check_password(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<UserRow, ServiceError> {
+        let attempt = self.throttle.take_account(email).await?;
+        match self.verify_credentials(email, password).await {
+            Ok(row) => {
+                self.throttle.succeeded(attempt).await;
+                self.throttle.account_succeeded(email).await;
+                Ok(row)
+            }
+            Err(ServiceError::InvalidCredentials) => {
+                if let Some(retry_after_secs) = self.throttle.account_failed(email).await {
+                    tracing::warn!(retry_after_secs, "account locked after repeated failures");
+                    let mut entry = Entry::failure("auth.lockout")
+                        .detail(serde_json::json!({"retry_after_secs": retry_after_secs}));
+                    if let Ok(e) = Email::parse(email) {
+                        entry = entry.target(format!("account:{e}"));
+                    }
+                    if let Err(err) = self.audit(entry).await {
+                        tracing::error!(error = %err, "cannot record a lockout");
+                    }
+                }
+                Err(ServiceError::InvalidCredentials)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Password login that opens a browser session, for `/auth/login` and the `/login`
+    /// page alike: limited per client address and per account (failures only)
     pub async fn login(
         &self,
         email: &str,
         password: &str,
-        ip: Option<String>,
+        addr: Option<std::net::IpAddr>,
         user_agent: Option<String>,
     ) -> Result<LoginOutcome, ServiceError> {
-        let row = self.verify_credentials(email, password).await?;
+        let per_address = self.throttle.take_ip(throttle::Gate::Login, addr).await?;
+        let row = self.check_password(email, password).await?;
+        self.throttle.succeeded(per_address).await;
+        let ip = addr.map(|a| a.to_string());
         let session_token = token::random_token(32)?;
         let csrf_token = token::random_token(32)?;
         let now = now_ms();

@@ -40,6 +40,12 @@ pub enum ServiceError {
     /// Unknown email or wrong password; deliberately indistinguishable
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// Too many attempts, or the account is locked: retry after this many seconds (429)
+    #[error("too many attempts, retry later")]
+    TooManyAttempts {
+        /// Seconds until an attempt may be accepted, at least 1
+        retry_after_secs: u64,
+    },
     /// The current password given for a sensitive change is wrong
     #[error("current password is incorrect")]
     WrongCurrentPassword,

@@ -13,12 +13,13 @@ mod error;
 pub mod oauth;
 mod orgs;
 mod sessions;
+pub mod throttle;
 pub mod tokens;
 
 pub use accounts::{LoginOutcome, NewAccount, User};
 pub use documents::{Document, DocumentPatch, DocumentQuery};
 pub use error::{ServiceError, ValidationError};
-pub use sessions::{SessionInfo, SessionView};
+pub use sessions::{SessionInfo, SessionKind, SessionView};
 
 use std::time::Duration;
 
@@ -63,20 +64,44 @@ pub struct Services {
     audit_batch: audit_batch::AuditBatcher,
     users: Arc<cache::LocalCache<User>>,
     clients: Arc<cache::LocalCache<clouddocs_store::sql::clients::ClientRow>>,
+    throttle: throttle::Throttle,
+}
+
+/// What [`Services::new`] wires together
+#[derive(Debug)]
+pub struct Dependencies {
+    /// The open database (migrations run)
+    pub db: Db,
+    /// Password hashing, off the async executor
+    pub hasher: PasswordHasher,
+    /// Tunables of the use cases
+    pub config: ServiceConfig,
+    /// Signing keys
+    pub keys: Arc<KeyManager>,
+    /// Revoked tokens and families
+    pub denylist: Arc<dyn Denylist>,
+    /// Token lifetimes, issuer, audience
+    pub tokens: TokenConfig,
+    /// The loaded policy set
+    pub policy: Arc<PolicyEngine>,
+    /// Brute-force gates
+    pub throttle: throttle::Throttle,
 }
 
 impl Services {
     /// Wires the use cases over an open database; starts the audit writer, so it must be
     /// called inside a Tokio runtime
-    pub fn new(
-        db: Db,
-        hasher: PasswordHasher,
-        config: ServiceConfig,
-        keys: Arc<KeyManager>,
-        denylist: Arc<dyn Denylist>,
-        tokens: TokenConfig,
-        policy: Arc<PolicyEngine>,
-    ) -> Self {
+    pub fn new(deps: Dependencies) -> Self {
+        let Dependencies {
+            db,
+            hasher,
+            config,
+            keys,
+            denylist,
+            tokens,
+            policy,
+            throttle,
+        } = deps;
         // A SQLite database has exactly one server process: its caches see every write.
         let sole_writer = db.backend() == clouddocs_store::Backend::Sqlite;
         Self {
@@ -91,6 +116,7 @@ impl Services {
             tokens,
             policy,
             verified: Arc::default(),
+            throttle,
         }
     }
 
@@ -112,6 +138,11 @@ impl Services {
     /// Whether Redis holds the shared short-lived state (`--redis-url`)
     pub fn redis_configured(&self) -> bool {
         self.denylist.is_redis()
+    }
+
+    /// The brute-force gates
+    pub fn throttle(&self) -> &throttle::Throttle {
+        &self.throttle
     }
 
     /// The configuration in effect

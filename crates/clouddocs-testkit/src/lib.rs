@@ -160,6 +160,7 @@ impl TestApp {
         limits.token_per_ip = generous;
         limits.register_per_ip = generous;
         limits.per_account = generous;
+        limits.client_credentials_per_client = generous;
         limits.lockout_threshold = 1_000_000;
         limits.failure_window_secs = 300;
         limits.key_prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());

@@ -100,12 +100,18 @@ pub(crate) struct ServeArgs {
     /// (`10.0.0.0/8,::1/128`); none by default, so the TCP peer is the client
     #[arg(long, env = "CLOUDDOCS_TRUSTED_PROXIES")]
     pub(crate) trusted_proxies: Option<String>,
-    /// Login and token attempts per client address, `BURST/SECONDS` [default: 20/60]
+    /// Failed sign-in and token requests per client address, `BURST/SECONDS`
+    /// [default: 20/60]; successful ones give their token back
     #[arg(long, env = "CLOUDDOCS_LOGIN_LIMIT")]
     pub(crate) login_limit: Option<String>,
-    /// Login and `password` grant attempts per account, `BURST/SECONDS` [default: 10/60]
+    /// Failed password sign-ins (login and `password` grant) per account, `BURST/SECONDS`
+    /// [default: 10/60]
     #[arg(long, env = "CLOUDDOCS_ACCOUNT_LIMIT")]
     pub(crate) account_limit: Option<String>,
+    /// Successful `client_credentials` grants per client, `BURST/SECONDS` [default: 100/2,
+    /// 50 per second]
+    #[arg(long, env = "CLOUDDOCS_CLIENT_CREDENTIALS_LIMIT")]
+    pub(crate) client_credentials_limit: Option<String>,
     /// Registrations per client address, `BURST/SECONDS` [default: 10/3600]
     #[arg(long, env = "CLOUDDOCS_REGISTER_LIMIT")]
     pub(crate) register_limit: Option<String>,

@@ -41,6 +41,7 @@ struct FileConfig {
 struct FileRateLimits {
     login_limit: Option<String>,
     account_limit: Option<String>,
+    client_credentials_limit: Option<String>,
     register_limit: Option<String>,
     lockout_threshold: Option<u32>,
     lockout_base_secs: Option<u64>,
@@ -258,6 +259,12 @@ fn brute_force_settings(
         file.account_limit,
         "account limit",
         limits.per_account,
+    )?;
+    limits.client_credentials_per_client = pick(
+        serve.and_then(|s| s.client_credentials_limit.as_ref()),
+        file.client_credentials_limit,
+        "client credentials limit",
+        limits.client_credentials_per_client,
     )?;
     limits.register_per_ip = pick(
         serve.and_then(|s| s.register_limit.as_ref()),

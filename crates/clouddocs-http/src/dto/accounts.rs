@@ -1,6 +1,6 @@
 //! Accounts, sessions and profile bodies.
 
-use clouddocs_service::{SessionView, User};
+use clouddocs_service::{SessionKind, SessionView, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -83,11 +83,28 @@ impl From<User> for UserResponse {
     }
 }
 
+/// How a device signed in
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKindResponse {
+    /// A browser session cookie
+    Browser,
+    /// A refresh token (a device or app signed in through the API)
+    Api,
+}
+
 /// A signed-in device
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionResponse {
-    /// Session id (not the cookie)
+    /// Session id (not the cookie); for `api` sessions, the refresh family's id
     pub id: String,
+    /// `browser` (a session cookie) or `api` (a refresh token from the `password` or
+    /// `authorization_code` grant); both are signed out with `DELETE /me/sessions/{id}`
+    pub kind: SessionKindResponse,
+    /// The OAuth client of an `api` session, if any
+    pub client_id: Option<String>,
+    /// The scopes of an `api` session
+    pub scope: Option<String>,
     /// Sign-in time, unix milliseconds
     pub created_at: i64,
     /// Last activity, unix milliseconds
@@ -106,6 +123,12 @@ impl From<SessionView> for SessionResponse {
     fn from(s: SessionView) -> Self {
         Self {
             id: s.id,
+            kind: match s.kind {
+                SessionKind::Browser => SessionKindResponse::Browser,
+                SessionKind::Api => SessionKindResponse::Api,
+            },
+            client_id: s.client_id,
+            scope: s.scope,
             created_at: s.created_at,
             last_seen_at: s.last_seen_at,
             expires_at: s.expires_at,

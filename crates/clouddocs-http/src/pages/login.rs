@@ -15,7 +15,6 @@ use serde::Deserialize;
 
 use super::{page, safe_next, see_other};
 use crate::extract::ClientMeta;
-use crate::rate_limit::Endpoint;
 use crate::routes::auth::session_cookie;
 use crate::state::{AppState, HttpSettings};
 
@@ -121,29 +120,25 @@ pub(crate) async fn post_login_form(
             Some("The form expired. Please sign in again."),
         );
     }
-    let guard = &state.brute_force;
-    if guard.check_ip(Endpoint::Login, client.addr).await.is_err()
-        || guard.check_account(&form.email).await.is_err()
-    {
-        return render(
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            next,
-            &form.email,
-            Some("Too many attempts. Try again later."),
-        );
-    }
     let result = state
         .svc
-        .login(&form.email, &form.password, client.ip, client.user_agent)
+        .login(&form.email, &form.password, client.addr, client.user_agent)
         .await;
     let outcome = match result {
-        Ok(outcome) => {
-            guard.succeeded(&form.email).await;
-            outcome
+        Ok(outcome) => outcome,
+        Err(ServiceError::TooManyAttempts { retry_after_secs }) => {
+            let mut page = render(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                next,
+                &form.email,
+                Some("Too many attempts. Try again later."),
+            );
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            return page;
         }
         Err(ServiceError::InvalidCredentials) => {
-            guard.failed(&form.email, &state.svc).await;
             return render(
                 &state,
                 StatusCode::UNAUTHORIZED,
@@ -151,6 +146,21 @@ pub(crate) async fn post_login_form(
                 &form.email,
                 Some("Invalid email or password."),
             );
+        }
+        Err(err) if crate::problem::is_outage(&err) => {
+            tracing::error!(error = %err, "sign-in page: a dependency is down");
+            let mut page = render(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                next,
+                &form.email,
+                Some("Sign-in is temporarily unavailable. Try again in a moment."),
+            );
+            page.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::problem::UNAVAILABLE_RETRY_AFTER_SECS),
+            );
+            return page;
         }
         Err(err) => {
             tracing::error!(error = %err, "sign-in page failed");

@@ -7,12 +7,12 @@ use axum::routing::post;
 use axum::{Json, Router};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use clouddocs_domain::{AuthMethod, DisplayName, Email, Password};
-use clouddocs_service::{NewAccount, ServiceError, ValidationError};
+use clouddocs_service::{NewAccount, ValidationError};
 
 use crate::dto::{LoginRequest, LoginResponse, RegisterRequest, UserResponse};
 use crate::extract::{ApiJson, Authenticated, ClientMeta, JsonOrForm};
 use crate::problem::{ApiError, ApiResult};
-use crate::rate_limit::Endpoint;
+use crate::rate_limit::Gate;
 use crate::state::{AppState, HttpSettings};
 
 /// `/auth/*`
@@ -42,9 +42,11 @@ pub async fn post_register(
     client: ClientMeta,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<UserResponse>)> {
-    state
-        .brute_force
-        .check_ip(Endpoint::Register, client.addr)
+    // Every registration counts, successful or not: it is never given back.
+    let _counted = state
+        .svc
+        .throttle()
+        .take_ip(Gate::Register, client.addr)
         .await?;
     let account = NewAccount {
         email: Email::parse(&body.email).map_err(validation)?,
@@ -89,21 +91,10 @@ pub async fn post_login(
     client: ClientMeta,
     JsonOrForm(body): JsonOrForm<LoginRequest>,
 ) -> ApiResult<Response> {
-    let guard = &state.brute_force;
-    guard.check_ip(Endpoint::Login, client.addr).await?;
-    guard.check_account(&body.email).await?;
-    let result = state
+    let outcome = state
         .svc
-        .login(&body.email, &body.password, client.ip, client.user_agent)
-        .await;
-    match &result {
-        Ok(_) => guard.succeeded(&body.email).await,
-        Err(ServiceError::InvalidCredentials) => {
-            guard.failed(&body.email, &state.svc).await;
-        }
-        Err(_) => {}
-    }
-    let outcome = result?;
+        .login(&body.email, &body.password, client.addr, client.user_agent)
+        .await?;
     let max_age = i64::try_from(state.svc.config().session_absolute.as_secs()).unwrap_or(i64::MAX);
     let cookie = session_cookie(&state.settings, outcome.session_token, max_age);
     let mut headers = HeaderMap::new();
@@ -118,7 +109,8 @@ pub async fn post_login(
 }
 
 /// End the current session (cookie) and clear the cookie, or revoke the presented access
-/// token (its `jti` is denylisted until it expires).
+/// token: its `jti` is denylisted until it expires and, when it came from a sign-in, that
+/// sign-in's refresh family ends, so the device's refresh token stops working too.
 ///
 /// **Permissions**: any authenticated caller.
 #[utoipa::path(post, path = "/auth/logout", tag = "accounts",
@@ -134,20 +126,8 @@ pub async fn post_logout(
     if let Some(session_id) = &auth.session_id {
         state.svc.end_session(&auth.principal, session_id).await?;
     }
-    if let AuthMethod::Bearer {
-        jti, expires_at, ..
-    } = &auth.principal.method
-    {
-        state.svc.revoke_access_token(jti, *expires_at).await?;
-        state
-            .svc
-            .audit(
-                clouddocs_service::audit::Entry::success("token.revoke")
-                    .by(&auth.principal)
-                    .target(format!("jti:{jti}"))
-                    .detail(serde_json::json!({"via": "logout"})),
-            )
-            .await?;
+    if matches!(auth.principal.method, AuthMethod::Bearer { .. }) {
+        state.svc.sign_out_bearer(&auth.principal).await?;
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let cleared = session_cookie(&state.settings, String::new(), 0);

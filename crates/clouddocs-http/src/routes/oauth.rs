@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::extract::{ClientMeta, client_credentials};
 use crate::oauth_error::OAuthResponseError;
-use crate::rate_limit::Endpoint;
+use crate::rate_limit::Gate;
 use crate::state::AppState;
 
 /// `/oauth/*` and `/.well-known/*`
@@ -141,17 +141,24 @@ pub async fn post_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthResponseError> {
-    if let Err(refused) = state
-        .brute_force
-        .check_ip(Endpoint::Token, client_meta.addr)
-        .await
-    {
-        return Ok(refused.into_oauth_response());
-    }
-    let form: TokenForm = parse_form(&headers, &body)?;
+    // The per-address bucket counts failed requests (client authentication or grant): the
+    // token is taken before anything is checked and given back when tokens are issued.
+    let throttle = state.svc.throttle();
+    let attempt = throttle.take_ip(Gate::Token, client_meta.addr).await?;
+    let answer = token_request(&state, &headers, &body).await?;
+    throttle.succeeded(attempt).await;
+    Ok(answer)
+}
+
+async fn token_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, OAuthError> {
+    let form: TokenForm = parse_form(headers, body)?;
     let client = optional_client(
-        &state,
-        &headers,
+        state,
+        headers,
         form.client_id.as_deref(),
         form.client_secret.as_deref(),
     )
@@ -161,22 +168,10 @@ pub async fn post_token(
         "password" => {
             let username = required(form.username.as_deref(), "username")?;
             let password = required(form.password.as_deref(), "password")?;
-            let guard = &state.brute_force;
-            if let Err(refused) = guard.check_account(username).await {
-                return Ok(refused.into_oauth_response());
-            }
-            let result = state
+            state
                 .svc
                 .password_grant(username, password, form.scope.as_deref(), client.as_ref())
-                .await;
-            match &result {
-                Ok(_) => guard.succeeded(username).await,
-                Err(OAuthError::InvalidGrant(_)) => {
-                    guard.failed(username, &state.svc).await;
-                }
-                Err(_) => {}
-            }
-            result?
+                .await?
         }
         "refresh_token" => {
             let refresh = required(form.refresh_token.as_deref(), "refresh_token")?;
@@ -208,7 +203,9 @@ pub async fn post_token(
                 .await?
         }
         other => {
-            return Err(OAuthError::UnsupportedGrantType(other.chars().take(64).collect()).into());
+            return Err(OAuthError::UnsupportedGrantType(
+                other.chars().take(64).collect(),
+            ));
         }
     };
     Ok(no_store(answer))
@@ -216,10 +213,16 @@ pub async fn post_token(
 
 /// Revoke a refresh or access token (RFC 7009); unknown tokens are not an error.
 ///
-/// **Permissions**: the client the token was issued to (public clients by `client_id`).
+/// **Permissions**: a token issued to a client, only that client (confidential clients
+/// authenticate, public clients send `client_id`); a token issued to no client (the
+/// `password` grant without a client), its holder, with no client authentication.
 #[utoipa::path(post, path = "/oauth/revoke", tag = "oauth",
     request_body(content = TokenParam, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "Revoked (or was not valid)"), (status = 401, description = "invalid_client")))]
+    responses(
+        (status = 200, description = "Revoked (or was not valid)"),
+        (status = 400, description = "invalid_request"),
+        (status = 401, description = "invalid_client: the token's client did not authenticate"),
+    ))]
 pub async fn post_revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -232,10 +235,9 @@ pub async fn post_revoke(
         form.client_id.as_deref(),
         form.client_secret.as_deref(),
     )
-    .await?
-    .ok_or(OAuthError::InvalidClient)?;
+    .await?;
     let token = required(form.token.as_deref(), "token")?;
-    state.svc.revoke_token(token, &client).await?;
+    state.svc.revoke_token(token, client.as_ref()).await?;
     Ok(no_store(json!({})))
 }
 

@@ -229,7 +229,7 @@ impl Services {
         {
             return Err(OAuthError::UnauthorizedClient);
         }
-        let user = match self.verify_credentials(username, password).await {
+        let user = match self.check_password(username, password).await {
             Ok(user) => user,
             Err(ServiceError::InvalidCredentials) => {
                 return Err(OAuthError::InvalidGrant("invalid username or password"));
@@ -356,6 +356,7 @@ impl Services {
         }
         let allowed = Scopes::parse(&client.scopes).unwrap_or_default();
         let scopes = narrow(scope, &allowed)?;
+        self.throttle.take_client(&client.id).await?;
         let (access_token, expires_in) = self.sign_access(
             &client.id,
             &scopes,

@@ -160,6 +160,7 @@ impl Services {
                 jti: claims.jti.clone(),
                 expires_at: claims.exp,
                 client_id: claims.client_id.clone().map(ClientId::new),
+                family_id: claims.sid.clone(),
             },
             scopes: Scopes::parse(&claims.scope)
                 .map_err(|_| BearerError::Invalid(JwtError::Malformed))?,
@@ -181,26 +182,57 @@ impl Services {
         Ok(())
     }
 
+    /// Signs the bearer token's holder out (`POST /auth/logout` with a bearer token): the
+    /// token is denylisted and, when it descends from a sign-in, that refresh family ends
+    /// too, so the device's refresh token stops working as well
+    pub async fn sign_out_bearer(&self, principal: &Principal) -> Result<(), ServiceError> {
+        let AuthMethod::Bearer {
+            jti,
+            expires_at,
+            family_id,
+            ..
+        } = &principal.method
+        else {
+            return Err(ServiceError::Forbidden("not a bearer token"));
+        };
+        self.revoke_access_token(jti, *expires_at).await?;
+        let mut entry = Entry::success("token.revoke")
+            .by(principal)
+            .target(format!("jti:{jti}"));
+        if let Some(family) = family_id {
+            self.revoke_family(family, "signed out").await?;
+            entry = entry.detail(serde_json::json!({"via": "logout", "family": family}));
+        } else {
+            entry = entry.detail(serde_json::json!({"via": "logout"}));
+        }
+        self.audit(entry).await
+    }
+
     /// RFC 7009: revokes a refresh token (its family) or an access token; unknown tokens
-    /// are not an error
+    /// are not an error.
+    ///
+    /// A token issued to a client may be revoked by that client only, authenticated
+    /// (public clients by `client_id`); presented by anyone else it is answered like an
+    /// unknown token, and presented with no client authentication it is `invalid_client`.
+    /// A token issued to no client (the `password` grant without a client) is revocable
+    /// without client authentication: holding it is the proof (RFC 7009 §2.1).
     pub async fn revoke_token(
         &self,
         presented: &str,
-        client: &ClientRow,
+        client: Option<&ClientRow>,
     ) -> Result<(), OAuthError> {
         let found = {
             let mut conn = self.db.acquire().await?;
             refresh::find_presented(&mut conn, &token::digest(presented)).await?
         };
         if let Some(found) = found {
-            // Only the client a token was issued to may revoke it (RFC 7009 §2.1); anything
-            // else is answered like an unknown token.
-            if found.client_id.as_deref() == Some(client.id.as_str()) {
-                self.revoke_family(&found.family_id, "revoked by client")
+            let actor = may_revoke(found.client_id.as_deref(), &found.user_id, client)?;
+            if let Some(actor) = actor {
+                self.revoke_family(&found.family_id, "revoked by its holder")
                     .await?;
                 self.audit(
                     Entry::success("token.revoke")
-                        .actor(&client.id)
+                        .actor(actor)
                         .target(format!("family:{}", found.family_id)),
                 )
                 .await?;
@@ -211,15 +243,17 @@ impl Services {
             .keys
             .ring()
             .verify::<AccessClaims>(presented, &self.verify_options())
-            && claims.client_id.as_deref() == Some(client.id.as_str())
         {
-            self.revoke_access_token(&claims.jti, claims.exp).await?;
-            self.audit(
-                Entry::success("token.revoke")
-                    .actor(&client.id)
-                    .target(format!("jti:{}", claims.jti)),
-            )
-            .await?;
+            let actor = may_revoke(claims.client_id.as_deref(), &claims.sub, client)?;
+            if let Some(actor) = actor {
+                self.revoke_access_token(&claims.jti, claims.exp).await?;
+                self.audit(
+                    Entry::success("token.revoke")
+                        .actor(actor)
+                        .target(format!("jti:{}", claims.jti)),
+                )
+                .await?;
+            }
         }
         Ok(())
     }
@@ -266,5 +300,23 @@ impl Services {
             }
             _ => Ok(Introspection::default()),
         }
+    }
+}
+
+/// Who revokes a token issued to `owner_client` (or to no client) for `user_id`, when
+/// `client` authenticated the request: `Ok(Some(actor))` to revoke, `Ok(None)` to answer
+/// as for an unknown token (another client's token), `Err(InvalidClient)` when the token's
+/// client must authenticate and did not
+fn may_revoke<'a>(
+    owner_client: Option<&'a str>,
+    user_id: &'a str,
+    client: Option<&'a ClientRow>,
+) -> Result<Option<&'a str>, OAuthError> {
+    match (owner_client, client) {
+        (None, Some(c)) => Ok(Some(c.id.as_str())),
+        (None, None) => Ok(Some(user_id)),
+        (Some(owner), Some(c)) if owner == c.id => Ok(Some(c.id.as_str())),
+        (Some(_), Some(_)) => Ok(None),
+        (Some(_), None) => Err(OAuthError::InvalidClient),
     }
 }

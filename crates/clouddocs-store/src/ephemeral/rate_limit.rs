@@ -69,6 +69,11 @@ pub trait RateLimiter: Send + Sync + std::fmt::Debug {
         cfg: &RateLimitConfig,
         now_ms: i64,
     ) -> Result<Verdict, StoreError>;
+    /// Gives back one token that [`Self::hit`] took from `key`, for an attempt that
+    /// succeeded: the bucket then counts failures only, yet never admits more than `burst`
+    /// attempts in flight at once
+    async fn refund(&self, key: &str, cfg: &RateLimitConfig, now_ms: i64)
+    -> Result<(), StoreError>;
     /// Records a failed attempt on `account_key` and tells whether the account is now locked
     async fn record_failure(
         &self,
@@ -155,12 +160,31 @@ end
 return {0, math.max(math.ceil((allow_at - now) / 1000), 1)}
 ";
 
+/// `clouddocs_auth::rate_limit::GcraLimiter::refund`; ARGV: now_ms, burst, per_seconds
+const REFUND_LUA: &str = r"
+local now = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local per = tonumber(ARGV[3])
+if burst == 0 then return 0 end
+local stored = tonumber(redis.call('GET', KEYS[1]))
+if not stored then return 0 end
+local interval = math.floor((per * 1000 + burst - 1) / burst)
+local tat = stored - interval
+if tat > now then
+  redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.max(tat - now, 1))
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+";
+
 /// Buckets and streaks in Redis under `clouddocs:rl:`, each key expiring (`PX`/`PEXPIRE`)
 /// as soon as it stops mattering
 #[derive(Clone)]
 pub struct RedisRateLimiter {
     conn: ConnectionManager,
     hit: redis::Script,
+    refund: redis::Script,
     record_failure: redis::Script,
     lock_state: redis::Script,
 }
@@ -197,6 +221,7 @@ impl RedisRateLimiter {
         Ok(Self {
             conn,
             hit: redis::Script::new(HIT_LUA),
+            refund: redis::Script::new(REFUND_LUA),
             record_failure: redis::Script::new(&format!("{LOCKOUT_LUA}{RECORD_FAILURE_LUA}")),
             lock_state: redis::Script::new(&format!("{LOCKOUT_LUA}{LOCK_STATE_LUA}")),
         })
@@ -249,6 +274,25 @@ impl RateLimiter for RedisRateLimiter {
                 retry_after_secs: retry_after_secs.max(1),
             }
         })
+    }
+
+    async fn refund(
+        &self,
+        key: &str,
+        cfg: &RateLimitConfig,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let _: u8 = self
+            .refund
+            .key(format!("{PREFIX}bucket:{key}"))
+            .arg(now_ms)
+            .arg(cfg.burst)
+            .arg(cfg.per_seconds)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn record_failure(

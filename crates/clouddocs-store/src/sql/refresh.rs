@@ -46,6 +46,60 @@ pub struct PresentedToken {
     pub revoked_at: Option<i64>,
 }
 
+/// A live family as the owner's device list shows it
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LiveFamily {
+    /// Family id
+    pub id: String,
+    /// The OAuth client, if any
+    pub client_id: Option<String>,
+    /// Granted scopes (space-separated)
+    pub scope: String,
+    /// Login time
+    pub created_at: i64,
+    /// Last rotation (the newest refresh token's issue time)
+    pub last_used_at: i64,
+    /// Absolute end of the family
+    pub expires_at: i64,
+}
+
+/// The user's live (unrevoked, unexpired) families, newest first
+pub async fn list_live_for_user(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<LiveFamily>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT f.id, f.client_id, f.scope, f.created_at, \
+         COALESCE((SELECT MAX(t.created_at) FROM refresh_tokens t WHERE t.family_id = f.id), f.created_at) AS last_used_at, \
+         f.expires_at FROM refresh_families f \
+         WHERE f.user_id = $1 AND f.revoked_at IS NULL AND f.expires_at > $2 \
+         ORDER BY f.created_at DESC, f.id DESC",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Whether `family_id` is a live family of `user_id`
+pub async fn is_live_for_user(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    family_id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let found: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM refresh_families WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3",
+    )
+    .bind(family_id)
+    .bind(user_id)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
 /// Creates a family
 pub async fn insert_family(conn: &mut AnyConnection, f: &FamilyRow) -> Result<(), StoreError> {
     sqlx::query(

@@ -37,6 +37,9 @@ macro_rules! every_limiter {
 }
 
 every_limiter!(
+    successful_sign_ins_never_spend_the_account_or_address_buckets,
+    successful_token_requests_never_spend_the_address_bucket_but_failures_do,
+    successful_client_credentials_are_bounded_per_client,
     repeated_wrong_passwords_lock_the_account_and_the_right_password_waits_for_the_lock,
     a_hundred_parallel_wrong_passwords_get_no_more_guesses_than_the_limit,
     the_password_grant_is_locked_like_login_with_an_oauth_error,
@@ -173,6 +176,216 @@ async fn the_password_grant_is_locked_like_login_with_an_oauth_error(backend: Ba
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let after = app.password_grant("grant@example.com", PASSWORD, "").await;
     assert_eq!(after.status(), 200, "the lock has ended");
+}
+
+/// Buckets of 3 per hour for every failure-counted gate, no lockout in the way
+fn three_failures_per_hour(settings: &mut ServerSettings) {
+    let limits = &mut settings.http.rate_limits;
+    let three = Limit {
+        burst: 3,
+        per_seconds: HOUR,
+    };
+    limits.per_account = three;
+    limits.login_per_ip = three;
+    limits.token_per_ip = three;
+}
+
+async fn successful_sign_ins_never_spend_the_account_or_address_buckets(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, three_failures_per_hour).await else {
+        return;
+    };
+    registered(&app, "busy@example.com").await;
+
+    let mut logins = Vec::new();
+    let mut grants = Vec::new();
+    for _ in 0..12 {
+        logins.push(login_status(&app, "busy@example.com", PASSWORD).await);
+        grants.push(
+            app.password_grant("busy@example.com", PASSWORD, "")
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    let failures: Vec<u16> = {
+        let mut out = Vec::new();
+        for _ in 0..4 {
+            out.push(login_status(&app, "busy@example.com", WRONG).await);
+        }
+        out
+    };
+
+    assert!(logins.iter().all(|s| *s == 200), "logins: {logins:?}");
+    assert!(grants.iter().all(|s| *s == 200), "grants: {grants:?}");
+    assert_eq!(failures, [401, 401, 401, 429], "failures still count");
+}
+
+async fn successful_token_requests_never_spend_the_address_bucket_but_failures_do(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn_with(backend, three_failures_per_hour).await else {
+        return;
+    };
+    let (_, _, mut refresh) = app.user_with_tokens("nat@example.com", "").await;
+    let admin = app.admin_token("nat-admin@example.com").await;
+    let (client_id, secret) = app
+        .register_client(
+            &admin,
+            json!({"name": "backend", "grant_types": ["client_credentials"], "scopes": ["documents:read"], "confidential": true}),
+        )
+        .await;
+    let secret = secret.unwrap();
+
+    let mut successes = Vec::new();
+    for _ in 0..10 {
+        let rotated = app.refresh(&refresh).await;
+        successes.push(rotated.status().as_u16());
+        let body: Value = rotated.json().await.unwrap();
+        refresh = body["refresh_token"].as_str().unwrap().to_owned();
+        successes.push(
+            app.client_credentials(&client_id, &secret)
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    let wrong_secret = app.client_credentials(&client_id, "not-the-secret").await;
+    let mut failed_grants = Vec::new();
+    for _ in 0..2 {
+        failed_grants.push(app.refresh("not-a-refresh-token").await.status().as_u16());
+    }
+    let spent = app.client_credentials(&client_id, &secret).await;
+
+    assert!(successes.iter().all(|s| *s == 200), "{successes:?}");
+    assert_eq!(wrong_secret.status(), 401, "failed client authentication");
+    assert_eq!(failed_grants, [400, 400], "failed grants");
+    assert_eq!(
+        spent.status(),
+        429,
+        "three failures spend the address bucket, for everyone at that address"
+    );
+    assert!(retry_after(&spent) > 1);
+    let body: Value = spent.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+}
+
+async fn successful_client_credentials_are_bounded_per_client(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.http.rate_limits.client_credentials_per_client = Limit {
+            burst: 5,
+            per_seconds: HOUR,
+        };
+    })
+    .await
+    else {
+        return;
+    };
+    let admin = app.admin_token("machines@example.com").await;
+    let body = json!({"name": "m", "grant_types": ["client_credentials"], "scopes": ["documents:read"], "confidential": true});
+    let (first, first_secret) = app.register_client(&admin, body.clone()).await;
+    let (second, second_secret) = app.register_client(&admin, body).await;
+
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let response = app
+            .client_credentials(&first, first_secret.as_deref().unwrap())
+            .await;
+        statuses.push(response.status().as_u16());
+    }
+    let other = app
+        .client_credentials(&second, second_secret.as_deref().unwrap())
+        .await;
+    let limited = app
+        .client_credentials(&first, first_secret.as_deref().unwrap())
+        .await;
+
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
+    assert_eq!(other.status(), 200, "each client has its own bucket");
+    assert_eq!(limited.status(), 429);
+    assert!(retry_after(&limited) > 1);
+    assert_eq!(limited.headers()["cache-control"], "no-store");
+}
+
+/// Forwards `127.0.0.1:<port>` to the machine's Redis until the returned handle is
+/// aborted, which also cuts every connection it carried: Redis, as seen from the server,
+/// goes down
+async fn redis_relay() -> Option<(String, tokio::task::JoinHandle<()>)> {
+    let target = std::env::var("CLOUDDOCS_TEST_REDIS_URL").ok()?;
+    let target = target
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let relay = tokio::spawn(async move {
+        let mut carried = tokio::task::JoinSet::new();
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let target = target.clone();
+            carried.spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    Some((format!("redis://127.0.0.1:{port}"), relay))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_page_and_the_api_both_answer_503_when_the_counters_are_down() {
+    let Some((url, relay)) = redis_relay().await else {
+        clouddocs_testkit::skip("CLOUDDOCS_TEST_REDIS_URL is not set");
+        return;
+    };
+    let Some(app) = TestApp::spawn_with(Backend::PostgresRedis, |s| {
+        s.redis_url = Some(url.clone());
+    })
+    .await
+    else {
+        return;
+    };
+    registered(&app, "outage@example.com").await;
+    let browser = app.browser();
+    let page = browser.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+
+    relay.abort();
+    let _ = relay.await;
+    let api = app
+        .login(&reqwest::Client::new(), "outage@example.com", PASSWORD)
+        .await;
+    let form = browser
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", "outage@example.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(api.status(), 503, "the API refuses while counters are down");
+    assert!(api.headers().contains_key("retry-after"));
+    assert_eq!(form.status(), 503, "and the page answers the same");
+    assert!(form.headers().contains_key("retry-after"));
+    let cookies: Vec<&str> = form
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(
+        cookies.iter().all(|c| c.contains("-login=")),
+        "only a fresh form token, no session: {cookies:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -347,6 +560,10 @@ async fn registration_and_the_token_endpoint_are_limited_per_address() {
     assert!(retry_after(&third) > 1);
     assert_eq!(refreshes[0].status(), 400);
     assert_eq!(refreshes[1].status(), 400);
-    assert_eq!(refreshes[2].status(), 429, "every grant counts per address");
+    assert_eq!(
+        refreshes[2].status(),
+        429,
+        "failed grants count per address"
+    );
     assert!(retry_after(&refreshes[2]) > 1);
 }
