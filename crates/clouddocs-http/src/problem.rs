@@ -186,6 +186,7 @@ impl From<ServiceError> for ApiError {
             },
             ServiceError::WrongCurrentPassword => ApiError::Forbidden(err.to_string()),
             ServiceError::Forbidden(why) => ApiError::Forbidden(why.to_owned()),
+            ServiceError::InsufficientScope(scope) => ApiError::InsufficientScope(scope.as_str()),
             ServiceError::Denied(decision) => {
                 let mut detail = "the policy does not allow this".to_owned();
                 if !decision.reasons.is_empty() {

@@ -3,6 +3,7 @@
 //! a missing id; a readable document the caller may not change is "forbidden".
 
 use clouddocs_authz::PrincipalFacts;
+use clouddocs_authz::scopes::scope_for;
 use clouddocs_authz::{Decision, DocAction, DocumentFacts, OrgRole};
 use clouddocs_domain::{Principal, Scope};
 use clouddocs_store::sql::documents::{self, DocumentRow, ListFilter, OrgReach, ReadableRow};
@@ -12,6 +13,7 @@ use serde::Serialize;
 
 use crate::audit::{Entry, record};
 use crate::orgs::principal_facts;
+use crate::refusals::Refusal;
 use crate::{ServiceError, Services, ValidationError, now_ms};
 
 /// A document as the API shows it
@@ -107,15 +109,6 @@ fn validate_body(body: &str) -> Result<String, ServiceError> {
     Ok(body.to_owned())
 }
 
-/// The scope an action needs from the caller's credential
-fn scope_for(action: DocAction) -> Scope {
-    match action {
-        DocAction::Read => Scope::DocumentsRead,
-        DocAction::Update | DocAction::Share => Scope::DocumentsWrite,
-        DocAction::Delete => Scope::DocumentsDelete,
-    }
-}
-
 pub(crate) async fn document_facts(
     conn: &mut Conn,
     doc: &DocumentRow,
@@ -143,15 +136,8 @@ impl Services {
     ) -> Result<Decision, ServiceError> {
         let (facts, _) = principal_facts(conn, principal, &doc.org_id).await?;
         let doc_facts = document_facts(conn, doc).await?;
-        let mut decision = self.policy.decide_document(&facts, action, &doc_facts);
-        let needed = scope_for(action);
-        if decision.allowed && !principal.has_scope(needed) {
-            decision.allowed = false;
-            decision
-                .reasons
-                .push(format!("token scope `{needed}` not granted"));
-        }
-        Ok(decision)
+        let decision = self.policy.decide_document(&facts, action, &doc_facts);
+        Ok(Self::narrowed(principal, decision, scope_for(action)))
     }
 
     /// Opens the transaction of a change to document `id`: the caller must be able to read
@@ -170,28 +156,17 @@ impl Services {
             .await?;
         if !decision.allowed {
             drop(tx);
-            return Err(self.refuse(principal, label, &doc, decision).await);
+            let refusal = Refusal {
+                action: label,
+                target: Some(format!("document:{}", doc.id)),
+                org: Some(&doc.org_id),
+                decision: &decision,
+            };
+            return Err(self
+                .refuse(principal, refusal, ServiceError::Denied(decision.clone()))
+                .await);
         }
         Ok((tx, doc))
-    }
-
-    /// Records a policy denial (in its own transaction) and returns the error to answer
-    async fn refuse(
-        &self,
-        principal: &Principal,
-        action: &'static str,
-        doc: &DocumentRow,
-        decision: Decision,
-    ) -> ServiceError {
-        let entry = Entry::denied("permission.denied")
-            .by(principal)
-            .target(format!("document:{}", doc.id))
-            .org(&doc.org_id)
-            .detail(serde_json::json!({"action": action, "policies": decision.policies, "reasons": decision.reasons}));
-        match self.audit(entry).await {
-            Ok(()) => ServiceError::Denied(decision),
-            Err(err) => err,
-        }
     }
 
     /// Loads a document the caller may read, or `NotFound` (identical for missing and hidden)
@@ -231,9 +206,18 @@ impl Services {
         match role {
             None => return Err(ServiceError::NotFound),
             Some(OrgRole::Viewer) => {
-                return Err(ServiceError::Forbidden(
-                    "creating documents needs the editor or admin role",
-                ));
+                drop(tx);
+                let why = "creating documents needs the editor or admin role";
+                let decision = Decision::deny(why);
+                let refusal = Refusal {
+                    action: "create",
+                    target: Some(format!("org:{org_id}")),
+                    org: Some(org_id),
+                    decision: &decision,
+                };
+                return Err(self
+                    .refuse(principal, refusal, ServiceError::Forbidden(why))
+                    .await);
             }
             Some(OrgRole::Admin | OrgRole::Editor) => {}
         }

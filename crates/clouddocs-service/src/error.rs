@@ -52,6 +52,9 @@ pub enum ServiceError {
     /// The caller is not allowed to do this
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The credential lacks the scope this needs (403 `insufficient_scope`)
+    #[error("the token lacks the `{0}` scope")]
+    InsufficientScope(clouddocs_domain::Scope),
     /// The policy engine denied the action on an object the caller may see
     #[error("the policy does not allow this")]
     Denied(clouddocs_authz::Decision),

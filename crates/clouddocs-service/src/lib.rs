@@ -12,6 +12,7 @@ mod documents;
 mod error;
 pub mod oauth;
 mod orgs;
+mod refusals;
 mod sessions;
 pub mod throttle;
 pub mod tokens;

@@ -1,13 +1,15 @@
 //! Organizations and membership. Changing members needs `manage_users` on the org, which
 //! the policy engine decides; a non-member learns nothing about an org (404).
 
-use clouddocs_authz::{OrgRole, PrincipalFacts};
+use clouddocs_authz::scopes::scope_for_manage_users;
+use clouddocs_authz::{Decision, OrgRole, PrincipalFacts};
 use clouddocs_domain::{OrgId, Principal};
 use clouddocs_store::sql::orgs::{self, MemberRow, MyOrgRow, OrgRow};
 use clouddocs_store::sql::users;
 use clouddocs_store::{Conn, StoreError};
 
 use crate::audit::{Entry, record};
+use crate::refusals::Refusal;
 use crate::{ServiceError, Services, ValidationError, now_ms};
 
 /// Loads the principal's facts for one org: only the membership a decision needs
@@ -124,44 +126,50 @@ impl Services {
         Ok(orgs::list_members(&mut conn, org_id).await?)
     }
 
-    /// Records a refused membership change (denials only; a hidden org stays a plain 404)
-    async fn refuse_manage(
-        &self,
-        principal: &Principal,
-        org_id: &str,
-        err: ServiceError,
-    ) -> ServiceError {
-        if !matches!(err, ServiceError::Forbidden(_)) {
-            return err;
-        }
-        let entry = Entry::denied("permission.denied")
-            .by(principal)
-            .target(format!("org:{org_id}"))
-            .org(org_id)
-            .detail(serde_json::json!({"action": "manage_users"}));
-        match self.audit(entry).await {
-            Ok(()) => err,
-            Err(audit_err) => audit_err,
-        }
-    }
-
-    async fn authorize_manage_users(
+    /// Whether the caller may change the org's members: `Ok(None)` when allowed,
+    /// `Ok(Some(denial))` when the policies or the scope deny it (to audit once the
+    /// transaction is dropped), `NotFound` when the org is hidden from the caller
+    async fn manage_users_denial(
         &self,
         conn: &mut Conn,
         principal: &Principal,
         org_id: &str,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<Option<(Decision, ServiceError)>, ServiceError> {
         let (facts, role) = principal_facts(conn, principal, org_id).await?;
         if role.is_none() {
             return Err(ServiceError::NotFound);
         }
-        let decision = self.policy.decide_manage_users(&facts, org_id);
-        if !decision.allowed {
-            return Err(ServiceError::Forbidden(
-                "managing members needs the org admin role",
-            ));
+        let needed = scope_for_manage_users();
+        let decision = Self::narrowed(
+            principal,
+            self.policy.decide_manage_users(&facts, org_id),
+            needed,
+        );
+        if decision.allowed {
+            return Ok(None);
         }
-        Ok(())
+        let answer = if principal.has_scope(needed) {
+            ServiceError::Forbidden("managing members needs the org admin role")
+        } else {
+            ServiceError::InsufficientScope(needed)
+        };
+        Ok(Some((decision, answer)))
+    }
+
+    /// Audits a refused membership change and returns the answer
+    async fn refuse_manage(
+        &self,
+        principal: &Principal,
+        org_id: &str,
+        (decision, answer): (Decision, ServiceError),
+    ) -> ServiceError {
+        let refusal = Refusal {
+            action: "manage_users",
+            target: Some(format!("org:{org_id}")),
+            org: Some(org_id),
+            decision: &decision,
+        };
+        self.refuse(principal, refusal, answer).await
     }
 
     /// Adds a member or changes their role
@@ -174,12 +182,9 @@ impl Services {
     ) -> Result<MemberRow, ServiceError> {
         let role = parse_role(role)?;
         let mut tx = self.db.begin().await?;
-        if let Err(err) = self
-            .authorize_manage_users(&mut tx, principal, org_id)
-            .await
-        {
+        if let Some(denial) = self.manage_users_denial(&mut tx, principal, org_id).await? {
             drop(tx);
-            return Err(self.refuse_manage(principal, org_id, err).await);
+            return Err(self.refuse_manage(principal, org_id, denial).await);
         }
         let user = users::find(&mut tx, user_id)
             .await?
@@ -220,12 +225,9 @@ impl Services {
         user_id: &str,
     ) -> Result<(), ServiceError> {
         let mut tx = self.db.begin().await?;
-        if let Err(err) = self
-            .authorize_manage_users(&mut tx, principal, org_id)
-            .await
-        {
+        if let Some(denial) = self.manage_users_denial(&mut tx, principal, org_id).await? {
             drop(tx);
-            return Err(self.refuse_manage(principal, org_id, err).await);
+            return Err(self.refuse_manage(principal, org_id, denial).await);
         }
         let current = orgs::role_of(&mut tx, org_id, user_id)
             .await?

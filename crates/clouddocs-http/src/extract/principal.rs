@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, Method, header};
 use axum_extra::extract::CookieJar;
 use clouddocs_auth::token;
 use clouddocs_domain::{Principal, Scope};
+use clouddocs_service::Services;
 use clouddocs_service::tokens::BearerError;
 
 use crate::problem::ApiError;
@@ -152,12 +153,9 @@ async fn authenticate(
 }
 
 impl Authenticated {
-    /// Fails with 403 `insufficient_scope` unless the credential grants `scope`
-    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.principal.has_scope(scope) {
-            Ok(())
-        } else {
-            Err(ApiError::InsufficientScope(scope.as_str()))
-        }
+    /// Fails with 403 `insufficient_scope` unless the credential grants `scope`; the
+    /// denial is audited like every other (`Services::require_scope`)
+    pub async fn require(&self, svc: &Services, scope: Scope) -> Result<(), ApiError> {
+        Ok(svc.require_scope(&self.principal, scope).await?)
     }
 }

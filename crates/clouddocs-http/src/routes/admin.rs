@@ -33,7 +33,7 @@ pub async fn get_users(
     auth: Authenticated,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<UserResponse>>> {
-    auth.require(Scope::Admin)?;
+    auth.require(&state.svc, Scope::Admin).await?;
     let (items, next_cursor) = state
         .svc
         .list_users(&auth.principal, page.cursor()?, page.limit()?)
@@ -60,7 +60,7 @@ pub async fn post_disable_user(
     auth: Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<Json<UserResponse>> {
-    auth.require(Scope::Admin)?;
+    auth.require(&state.svc, Scope::Admin).await?;
     Ok(Json(
         state.svc.disable_user(&auth.principal, &id).await?.into(),
     ))

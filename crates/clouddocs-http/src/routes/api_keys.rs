@@ -48,7 +48,7 @@ pub async fn post_api_key(
     auth: Authenticated,
     ApiJson(body): ApiJson<CreateApiKeyRequest>,
 ) -> ApiResult<(StatusCode, Json<NewApiKey>)> {
-    auth.require(Scope::Profile)?;
+    auth.require(&state.svc, Scope::Profile).await?;
     let scopes = super::parse_scopes(&body.scopes)?;
     let key = state
         .svc
@@ -66,7 +66,7 @@ pub async fn get_api_keys(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> ApiResult<Json<Page<ApiKeyView>>> {
-    auth.require(Scope::Profile)?;
+    auth.require(&state.svc, Scope::Profile).await?;
     Ok(Json(Page::complete(
         state.svc.list_api_keys(&auth.principal).await?,
     )))
@@ -87,7 +87,7 @@ pub async fn delete_api_key(
     auth: Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    auth.require(Scope::Profile)?;
+    auth.require(&state.svc, Scope::Profile).await?;
     state.svc.revoke_api_key(&auth.principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -126,7 +126,7 @@ pub async fn get_policies(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> ApiResult<Json<PolicyDocument>> {
-    auth.require(Scope::Admin)?;
+    auth.require(&state.svc, Scope::Admin).await?;
     let (policies, schema) = state.svc.policies(&auth.principal)?;
     Ok(Json(PolicyDocument { policies, schema }))
 }
@@ -142,7 +142,7 @@ pub async fn put_policies(
     auth: Authenticated,
     ApiJson(body): ApiJson<PolicyDocument>,
 ) -> ApiResult<Json<PolicyDocument>> {
-    auth.require(Scope::Admin)?;
+    auth.require(&state.svc, Scope::Admin).await?;
     match state
         .svc
         .replace_policies(&auth.principal, &body.policies, &body.schema)

@@ -60,7 +60,7 @@ pub async fn post_client(
     auth: Authenticated,
     ApiJson(body): ApiJson<CreateClientRequest>,
 ) -> ApiResult<(StatusCode, Json<RegisteredClient>)> {
-    auth.require(Scope::Admin)?;
+    auth.require(&state.svc, Scope::Admin).await?;
     let scopes = super::parse_scopes(&body.scopes)?;
     let new = NewClient {
         name: body.name,
@@ -86,7 +86,7 @@ pub async fn get_clients(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> ApiResult<Json<Page<ClientView>>> {
-    auth.require(Scope::Admin)?;
+    auth.require(&state.svc, Scope::Admin).await?;
     Ok(Json(Page::complete(
         state.svc.list_clients(&auth.principal).await?,
     )))
@@ -103,7 +103,7 @@ pub async fn delete_client(
     auth: Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    auth.require(Scope::Admin)?;
+    auth.require(&state.svc, Scope::Admin).await?;
     state.svc.delete_client(&auth.principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

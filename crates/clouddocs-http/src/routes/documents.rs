@@ -129,7 +129,7 @@ pub async fn post_document(
     Path(org): Path<String>,
     ApiJson(body): ApiJson<CreateDocumentRequest>,
 ) -> ApiResult<(StatusCode, Json<DocumentResponse>)> {
-    auth.require(Scope::DocumentsWrite)?;
+    auth.require(&state.svc, Scope::DocumentsWrite).await?;
     let doc = state
         .svc
         .create_document(
@@ -153,7 +153,7 @@ pub async fn get_documents(
     auth: Authenticated,
     ApiQuery(q): ApiQuery<DocumentListQuery>,
 ) -> ApiResult<Json<Page<DocumentResponse>>> {
-    auth.require(Scope::DocumentsRead)?;
+    auth.require(&state.svc, Scope::DocumentsRead).await?;
     let limit = super::page_size(q.limit, 20)?;
     super::id_cursor(q.cursor.as_deref())?;
     if q.q
@@ -190,7 +190,7 @@ pub async fn get_document(
     auth: Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DocumentResponse>> {
-    auth.require(Scope::DocumentsRead)?;
+    auth.require(&state.svc, Scope::DocumentsRead).await?;
     Ok(Json(
         state.svc.get_document(&auth.principal, &id).await?.into(),
     ))
@@ -207,7 +207,7 @@ pub async fn patch_document(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateDocumentRequest>,
 ) -> ApiResult<Json<DocumentResponse>> {
-    auth.require(Scope::DocumentsWrite)?;
+    auth.require(&state.svc, Scope::DocumentsWrite).await?;
     let patch = DocumentPatch {
         title: body.title,
         body: body.body,
@@ -232,7 +232,7 @@ pub async fn delete_document(
     auth: Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    auth.require(Scope::DocumentsDelete)?;
+    auth.require(&state.svc, Scope::DocumentsDelete).await?;
     state.svc.delete_document(&auth.principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -249,7 +249,7 @@ pub async fn put_share(
     Path((id, user)): Path<(String, String)>,
     ApiJson(body): ApiJson<ShareRequest>,
 ) -> ApiResult<StatusCode> {
-    auth.require(Scope::DocumentsWrite)?;
+    auth.require(&state.svc, Scope::DocumentsWrite).await?;
     state
         .svc
         .share_document(&auth.principal, &id, &user, &body.role)
@@ -268,7 +268,7 @@ pub async fn delete_share(
     auth: Authenticated,
     Path((id, user)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    auth.require(Scope::DocumentsWrite)?;
+    auth.require(&state.svc, Scope::DocumentsWrite).await?;
     state
         .svc
         .unshare_document(&auth.principal, &id, &user)

@@ -31,7 +31,7 @@ pub async fn get_me(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> ApiResult<Json<UserResponse>> {
-    auth.require(Scope::Profile)?;
+    auth.require(&state.svc, Scope::Profile).await?;
     Ok(Json(state.svc.me(&auth.principal).await?.into()))
 }
 
@@ -50,7 +50,7 @@ pub async fn patch_me(
     auth: Authenticated,
     ApiJson(body): ApiJson<UpdateMeRequest>,
 ) -> ApiResult<Json<UserResponse>> {
-    auth.require(Scope::Profile)?;
+    auth.require(&state.svc, Scope::Profile).await?;
     let name = DisplayName::parse(&body.display_name)
         .map_err(|e| ApiError::Unprocessable(ValidationError::from(e).to_string()))?;
     Ok(Json(
@@ -77,7 +77,7 @@ pub async fn post_password(
     auth: Authenticated,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
-    auth.require(Scope::Profile)?;
+    auth.require(&state.svc, Scope::Profile).await?;
     let new = Password::parse(&body.new_password)
         .map_err(|e| ApiError::Unprocessable(ValidationError::from(e).to_string()))?;
     state
@@ -101,7 +101,7 @@ pub async fn get_sessions(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> ApiResult<Json<Page<SessionResponse>>> {
-    auth.require(Scope::Profile)?;
+    auth.require(&state.svc, Scope::Profile).await?;
     let sessions = state
         .svc
         .list_sessions(&auth.principal, auth.session_id.as_deref())
@@ -125,7 +125,7 @@ pub async fn delete_session(
     auth: Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    auth.require(Scope::Profile)?;
+    auth.require(&state.svc, Scope::Profile).await?;
     state.svc.end_session(&auth.principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

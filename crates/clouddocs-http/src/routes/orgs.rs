@@ -102,7 +102,7 @@ pub async fn post_org(
     auth: Authenticated,
     ApiJson(body): ApiJson<CreateOrgRequest>,
 ) -> ApiResult<(StatusCode, Json<OrgResponse>)> {
-    auth.require(Scope::OrgsManage)?;
+    auth.require(&state.svc, Scope::OrgsManage).await?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -156,7 +156,7 @@ pub async fn put_member(
     Path((org, user)): Path<(String, String)>,
     ApiJson(body): ApiJson<MemberRequest>,
 ) -> ApiResult<Json<MemberResponse>> {
-    auth.require(Scope::OrgsManage)?;
+    auth.require(&state.svc, Scope::OrgsManage).await?;
     Ok(Json(
         state
             .svc
@@ -177,7 +177,7 @@ pub async fn delete_member(
     auth: Authenticated,
     Path((org, user)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    auth.require(Scope::OrgsManage)?;
+    auth.require(&state.svc, Scope::OrgsManage).await?;
     state
         .svc
         .remove_member(&auth.principal, &org, &user)
