@@ -3,6 +3,7 @@
 //! [`app`] builds the router from the state; [`Application`] binds it to a listener and
 //! serves it until shutdown, so the binary and the tests start the server the same way.
 
+mod connections;
 pub mod dto;
 pub mod extract;
 pub mod middleware;
@@ -22,12 +23,11 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, StatusCode};
+use axum::http::HeaderName;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
@@ -63,6 +63,12 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::resp
     )))
 }
 
+/// A handler that takes two seconds (test harness only): proves the handler deadline
+async fn deliberately_slow() -> &'static str {
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    "done"
+}
+
 /// The whole application router
 pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID);
@@ -74,7 +80,6 @@ pub fn app(state: AppState) -> Router {
         HeaderName::from_static("x-csrf-token"),
     ];
     let body_limit = state.settings.body_limit;
-    let timeout = state.settings.request_timeout;
     // Fails closed: a malformed origin (refused at config load anyway) means no CORS at all.
     let cors = middleware::cors::layer(&state.settings.cors_origins).unwrap_or_else(|err| {
         tracing::error!(error = %err, "CORS disabled");
@@ -97,9 +102,11 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn(middleware::metrics::track));
-    // Only the test harness turns this on, to prove a panic answers 500 and harms nothing else.
+    // Only the test harness turns these on, to prove a panic answers 500 and harms nothing
+    // else, and that a slow handler meets its deadline.
     let api = if state.settings.panic_route {
         api.route("/__test/panic", axum::routing::get(deliberate_panic))
+            .route("/__test/slow", axum::routing::get(deliberately_slow))
     } else {
         api
     };
@@ -130,7 +137,8 @@ pub fn app(state: AppState) -> Router {
                 ))
                 .option_layer(cors)
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::limits::limit_headers))
-                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::limits::read_body))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::limits::deadline))
                 .layer(DefaultBodyLimit::max(body_limit)),
         )
         .with_state(state)
@@ -141,6 +149,23 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
     tls: Option<tls::RustlsConfig>,
+    transport: Transport,
+}
+
+/// Connection-level settings, taken from [`HttpSettings`]
+#[derive(Debug, Clone, Copy)]
+struct Transport {
+    header_read_timeout: std::time::Duration,
+    max_connections: usize,
+}
+
+impl Transport {
+    fn of(state: &AppState) -> Self {
+        Self {
+            header_read_timeout: state.settings.header_read_timeout,
+            max_connections: state.settings.max_connections,
+        }
+    }
 }
 
 /// The state with HSTS forced on: a server speaking TLS always sends it
@@ -157,11 +182,7 @@ impl Application {
     /// Binds `addr` (port 0 picks a free port)
     pub async fn bind(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        Ok(Self {
-            listener,
-            router: app(state),
-            tls: None,
-        })
+        Ok(Self::from_listener(listener, state))
     }
 
     /// Binds `addr` and serves HTTPS with `tls` (HSTS on)
@@ -180,19 +201,23 @@ impl Application {
         state: AppState,
         tls: tls::RustlsConfig,
     ) -> Self {
+        let transport = Transport::of(&state);
         Self {
             listener,
             router: app(with_hsts(state)),
             tls: Some(tls),
+            transport,
         }
     }
 
     /// Serves on an already bound listener (tests bind first to learn their URL)
     pub fn from_listener(listener: tokio::net::TcpListener, state: AppState) -> Self {
+        let transport = Transport::of(&state);
         Self {
             listener,
             router: app(state),
             tls: None,
+            transport,
         }
     }
 
@@ -201,43 +226,53 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests
+    /// Serves until `shutdown` completes, then drains in-flight requests (at most
+    /// [`DRAIN`]). hyper closes an HTTP/1 connection whose request headers have not all
+    /// arrived within `header_read_timeout`; at most `max_connections` are served at once
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        if let Some(tls) = self.tls {
-            return serve_tls(self.listener, self.router, tls, shutdown).await;
+        let handle = axum_server::Handle::<SocketAddr>::new();
+        let signal = handle.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            signal.graceful_shutdown(Some(DRAIN));
+        });
+        let make_service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let cap = self.transport.max_connections;
+        match self.tls {
+            Some(tls) => {
+                let acceptor = connections::Capped::new(
+                    axum_server::tls_rustls::RustlsAcceptor::new(tls),
+                    cap,
+                );
+                let mut server = axum_server::Server::<SocketAddr>::from_listener(self.listener)
+                    .acceptor(acceptor)
+                    .handle(handle);
+                server
+                    .http_builder()
+                    .http1()
+                    .header_read_timeout(Some(self.transport.header_read_timeout));
+                server.serve(make_service).await
+            }
+            None => {
+                let acceptor =
+                    connections::Capped::new(axum_server::accept::DefaultAcceptor::new(), cap);
+                let mut server = axum_server::Server::<SocketAddr>::from_listener(self.listener)
+                    .acceptor(acceptor)
+                    .handle(handle);
+                server
+                    .http_builder()
+                    .http1()
+                    .header_read_timeout(Some(self.transport.header_read_timeout));
+                server.serve(make_service).await
+            }
         }
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
     }
 }
 
-/// How long in-flight HTTPS requests may take to finish after the shutdown signal
-const TLS_DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// HTTPS through axum-server: rustls handshake, then the same router with `ConnectInfo`
-async fn serve_tls(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    tls: tls::RustlsConfig,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let handle = axum_server::Handle::<SocketAddr>::new();
-    let signal = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        signal.graceful_shutdown(Some(TLS_DRAIN));
-    });
-    axum_server::Server::<SocketAddr>::from_listener(listener)
-        .acceptor(axum_server::tls_rustls::RustlsAcceptor::new(tls))
-        .handle(handle)
-        .serve(router.into_make_service_with_connect_info::<SocketAddr>())
-        .await
-}
+/// How long in-flight requests may take to finish after the shutdown signal
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);

@@ -41,6 +41,9 @@ pub enum ApiError {
     /// Conflicts with existing state (409)
     #[error("{0}")]
     Conflict(String),
+    /// The client stopped sending its body (408); the connection is closed after it
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     /// Body larger than allowed (413)
     #[error("request body is too large")]
     PayloadTooLarge,
@@ -87,6 +90,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -105,6 +109,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "https://clouddocs.dev/problems/method-not-allowed",
             ApiError::Conflict(_) => "https://clouddocs.dev/problems/conflict",
             ApiError::PayloadTooLarge => "https://clouddocs.dev/problems/payload-too-large",
+            ApiError::RequestTimeout => "https://clouddocs.dev/problems/request-timeout",
             ApiError::UnsupportedMediaType(_) => {
                 "https://clouddocs.dev/problems/unsupported-media-type"
             }
@@ -159,6 +164,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::TooManyRequests { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            ApiError::RequestTimeout => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             ApiError::Unavailable => {
                 headers.insert(

@@ -17,15 +17,23 @@ pub struct HttpSettings {
     pub body_limit: usize,
     /// Largest accepted total size of request headers, in bytes
     pub header_limit: usize,
-    /// Requests taking longer are answered 503
+    /// A handler taking longer is answered 503; a body taking longer to arrive, 408
     pub request_timeout: Duration,
+    /// A request body with no data for this long is answered 408
+    pub body_idle_timeout: Duration,
+    /// A connection that has not sent a request's complete headers this long after it
+    /// started is closed (slow clients cannot hold connections open)
+    pub header_read_timeout: Duration,
+    /// Connections served at once; a connection over the cap is closed on accept
+    pub max_connections: usize,
     /// Origins allowed by CORS (none by default)
     pub cors_origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed (none by default)
     pub trusted_proxies: crate::rate_limit::TrustedProxies,
     /// Brute-force limits of the credential endpoints
     pub rate_limits: crate::rate_limit::RateLimitSettings,
-    /// Serve `GET /__test/panic`, a handler that panics; set only by the test harness
+    /// Serve `GET /__test/panic` (a handler that panics) and `GET /__test/slow` (one that
+    /// takes 2 s); set only by the test harness
     pub panic_route: bool,
 }
 
@@ -37,6 +45,9 @@ impl Default for HttpSettings {
             body_limit: 1024 * 1024,
             header_limit: 16 * 1024,
             request_timeout: Duration::from_secs(30),
+            body_idle_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 4096,
             cors_origins: Vec::new(),
             trusted_proxies: crate::rate_limit::TrustedProxies::default(),
             rate_limits: crate::rate_limit::RateLimitSettings::default(),

@@ -54,7 +54,7 @@ pub(crate) struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the HTTP server
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage users
     #[command(subcommand)]
     Users(UsersCommand),
@@ -115,6 +115,14 @@ pub(crate) struct ServeArgs {
     /// Registrations per client address, `BURST/SECONDS` [default: 10/3600]
     #[arg(long, env = "CLOUDDOCS_REGISTER_LIMIT")]
     pub(crate) register_limit: Option<String>,
+    /// Client connections served at once; one over the cap is closed on accept
+    /// [default: 4096]
+    #[arg(long, env = "CLOUDDOCS_MAX_CONNECTIONS")]
+    pub(crate) max_connections: Option<usize>,
+    /// Seconds a client may take to send a request's headers before its connection is
+    /// closed [default: 10]
+    #[arg(long, env = "CLOUDDOCS_HEADER_READ_TIMEOUT_SECS")]
+    pub(crate) header_read_timeout_secs: Option<u64>,
     /// Consecutive failures that lock an account [default: 5]
     #[arg(long, env = "CLOUDDOCS_LOCKOUT_THRESHOLD")]
     pub(crate) lockout_threshold: Option<u32>,

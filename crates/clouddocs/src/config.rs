@@ -66,6 +66,10 @@ pub(crate) struct Config {
     pub(crate) trusted_proxies: TrustedProxies,
     /// Brute-force limits of the credential endpoints
     pub(crate) rate_limits: RateLimitSettings,
+    /// Client connections served at once
+    pub(crate) max_connections: Option<usize>,
+    /// Seconds to send a request's headers
+    pub(crate) header_read_timeout_secs: Option<u64>,
     pub(crate) public_url: String,
     pub(crate) jwt_alg: SigningAlgorithm,
 }
@@ -202,6 +206,8 @@ pub(crate) fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Re
     Ok(Config {
         trusted_proxies,
         rate_limits,
+        max_connections: serve.and_then(|s| s.max_connections),
+        header_read_timeout_secs: serve.and_then(|s| s.header_read_timeout_secs),
         data_dir,
         database_url,
         redis_url: global.redis_url.clone().or(file.redis_url),

@@ -17,7 +17,7 @@ async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = cli::Cli::parse();
     let serve_args = match &cli.command {
-        cli::Command::Serve(args) => Some(args),
+        cli::Command::Serve(args) => Some(args.as_ref()),
         cli::Command::Users(_) | cli::Command::Keys(_) | cli::Command::Audit(_) => None,
     };
     let config = config::load(&cli.global, serve_args)?;

@@ -7,14 +7,24 @@ use crate::config::Config;
 
 pub(crate) fn settings(config: &Config) -> ServerSettings {
     let mut settings = ServerSettings::new(config.database_url.clone());
+    let defaults = HttpSettings::default();
     settings.http = HttpSettings {
+        max_connections: config
+            .max_connections
+            .unwrap_or(defaults.max_connections)
+            .max(1),
+        header_read_timeout: config
+            .header_read_timeout_secs
+            .map_or(defaults.header_read_timeout, |s| {
+                std::time::Duration::from_secs(s.max(1))
+            }),
         dev: config.dev,
         // HSTS whenever browsers reach us over TLS: built in, or terminated by a proxy
         hsts: config.behind_tls || config.tls.is_some(),
         cors_origins: config.cors_origins.clone(),
         trusted_proxies: config.trusted_proxies.clone(),
         rate_limits: config.rate_limits.clone(),
-        ..HttpSettings::default()
+        ..defaults
     };
     settings.tokens.issuer = config.public_url.clone();
     settings.tokens.algorithm = config.jwt_alg;

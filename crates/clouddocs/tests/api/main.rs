@@ -29,5 +29,6 @@ mod policy_table;
 mod prerequisites;
 mod rate_limit;
 mod sessions;
+mod slow_clients;
 mod tokens;
 mod transport;
