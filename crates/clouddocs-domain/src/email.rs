@@ -1,6 +1,10 @@
-//! Email addresses, normalized so that comparisons are case-insensitive.
+//! Email addresses, normalized so that comparisons are case-insensitive and
+//! compatibility-equivalent forms are one address, with a UTS #39 confusable skeleton so
+//! that lookalikes of an address can be found.
 
 use std::fmt;
+
+use unicode_normalization::UnicodeNormalization;
 
 /// Why a string is not an acceptable email address
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -14,9 +18,12 @@ pub enum EmailError {
     /// Not of the form `local@domain`
     #[error("email must look like `name@example.com`")]
     Malformed,
+    /// Contains invisible or direction-changing characters
+    #[error("email contains invisible or bidirectional control characters")]
+    InvisibleCharacters,
 }
 
-/// A syntactically valid email address, trimmed and lowercased
+/// A syntactically valid email address: trimmed, NFKC-normalized and lowercased
 #[derive(Clone, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(transparent)]
 pub struct Email(String);
@@ -24,7 +31,11 @@ pub struct Email(String);
 impl Email {
     /// Validates and normalizes an email address
     pub fn parse(raw: &str) -> Result<Self, EmailError> {
-        let trimmed = raw.trim();
+        let normalized: String = raw.trim().nfkc().collect();
+        let trimmed = normalized.trim();
+        if trimmed.chars().any(crate::profile::is_invisible) {
+            return Err(EmailError::InvisibleCharacters);
+        }
         if trimmed.is_empty() {
             return Err(EmailError::Empty);
         }
@@ -52,6 +63,15 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The UTS #39 confusable skeleton of the address, lowercased: two addresses a reader
+    /// cannot tell apart (`pаypal@example.com` with a Cyrillic `а`, `paypal@example.com`)
+    /// have the same skeleton
+    pub fn skeleton(&self) -> String {
+        unicode_security::skeleton(&self.0)
+            .collect::<String>()
+            .to_lowercase()
+    }
 }
 
 impl fmt::Display for Email {
@@ -76,6 +96,41 @@ mod tests {
             Email::parse("  Alice@Example.COM ").unwrap().as_str(),
             "alice@example.com"
         );
+    }
+
+    #[test]
+    fn compatibility_forms_are_one_address() {
+        // Fullwidth letters and a ligature normalize (NFKC) to their plain forms.
+        assert_eq!(
+            Email::parse("ａｌｉｃｅ@example.com").unwrap(),
+            Email::parse("alice@example.com").unwrap()
+        );
+        assert_eq!(
+            Email::parse("ﬁn@example.com").unwrap().as_str(),
+            "fin@example.com"
+        );
+    }
+
+    #[test]
+    fn a_cyrillic_lookalike_shares_the_skeleton_and_other_addresses_do_not() {
+        let latin = Email::parse("paypal@example.com").unwrap();
+        let cyrillic = Email::parse("p\u{0430}ypal@example.com").unwrap();
+        let other = Email::parse("paypal2@example.com").unwrap();
+
+        assert_ne!(latin, cyrillic, "different addresses");
+        assert_eq!(latin.skeleton(), cyrillic.skeleton(), "that look the same");
+        assert_ne!(latin.skeleton(), other.skeleton());
+    }
+
+    #[test]
+    fn invisible_characters_are_refused() {
+        for bad in ["ali\u{200b}ce@example.com", "alice@exa\u{202e}mple.com"] {
+            assert_eq!(
+                Email::parse(bad),
+                Err(EmailError::InvisibleCharacters),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -14,6 +14,26 @@ pub enum DisplayNameError {
     /// Contains control characters
     #[error("display name contains control characters")]
     ControlCharacters,
+    /// Contains bidirectional overrides or zero-width characters, which can make a name
+    /// read as something else
+    #[error("display name contains invisible or bidirectional control characters")]
+    InvisibleCharacters,
+}
+
+/// Characters that change how surrounding text reads without being seen: bidirectional
+/// marks, embeddings, overrides and isolates, and zero-width characters (the Trojan Source
+/// set, CVE-2021-42574, plus the zero-width space, joiners and the BOM)
+pub(crate) fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 /// A trimmed, printable display name of 1 to 100 characters
@@ -33,6 +53,9 @@ impl DisplayName {
         }
         if trimmed.chars().any(char::is_control) {
             return Err(DisplayNameError::ControlCharacters);
+        }
+        if trimmed.chars().any(is_invisible) {
+            return Err(DisplayNameError::InvisibleCharacters);
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -64,6 +87,28 @@ mod tests {
         assert_eq!(
             DisplayName::parse("a\u{0}b"),
             Err(DisplayNameError::ControlCharacters)
+        );
+    }
+
+    #[test]
+    fn bidi_overrides_and_zero_width_characters_are_refused() {
+        for bad in [
+            "admin\u{202E}nimda",
+            "Ada\u{200B}Lovelace",
+            "\u{2066}Ada\u{2069}",
+            "Ada\u{FEFF}",
+            "A\u{200D}da",
+            "\u{200F}Ada",
+        ] {
+            assert_eq!(
+                DisplayName::parse(bad),
+                Err(DisplayNameError::InvisibleCharacters),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            DisplayName::parse("Zoë Ñúñez 李").unwrap().as_str(),
+            "Zoë Ñúñez 李"
         );
     }
 }

@@ -35,14 +35,11 @@ fn hot_paths(c: &mut Criterion) {
     );
     let state = rt.block_on(build_state(&ServerSettings::new(url))).unwrap();
     let svc = state.svc;
-    rt.block_on(svc.register(
-        NewAccount {
-            email: Email::parse("bench@example.com").unwrap(),
-            password: Password::parse(PASSWORD).unwrap(),
-            display_name: DisplayName::parse("Bench").unwrap(),
-        },
-        false,
-    ))
+    rt.block_on(svc.register(NewAccount {
+        email: Email::parse("bench@example.com").unwrap(),
+        password: Password::parse(PASSWORD).unwrap(),
+        display_name: DisplayName::parse("Bench").unwrap(),
+    }))
     .unwrap();
     let tokens = rt
         .block_on(svc.password_grant("bench@example.com", PASSWORD, None, None))

@@ -99,6 +99,10 @@ pub async fn build_state(settings: &ServerSettings) -> anyhow::Result<AppState> 
         policy,
         throttle,
     });
+    let filled = svc.backfill_email_skeletons().await?;
+    if filled > 0 {
+        tracing::info!(filled, "stored the confusable skeletons of existing emails");
+    }
     let svc = Arc::new(svc);
     spawn_housekeeping(Arc::downgrade(&svc));
     let metrics = middleware::metrics::handle();

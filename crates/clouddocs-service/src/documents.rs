@@ -125,6 +125,20 @@ pub(crate) async fn document_facts(
     })
 }
 
+/// The id of the user named by `user`: a user id, or an email address (anything with an
+/// `@`, normalized as at registration); `None` when there is no such user
+async fn resolve_user(conn: &mut Conn, user: &str) -> Result<Option<String>, ServiceError> {
+    if user.contains('@') {
+        let Ok(email) = clouddocs_domain::Email::parse(user) else {
+            return Ok(None);
+        };
+        return Ok(users::find_by_email(conn, email.as_str())
+            .await?
+            .map(|u| u.id));
+    }
+    Ok(users::find(conn, user).await?.map(|u| u.id))
+}
+
 impl Services {
     /// The policy decision for one action on one loaded document (policy AND scope)
     pub(crate) async fn decide_document(
@@ -318,7 +332,7 @@ impl Services {
         &self,
         principal: &Principal,
         id: &str,
-        user_id: &str,
+        user: &str,
         role: &str,
     ) -> Result<(), ServiceError> {
         if role != "viewer" && role != "editor" {
@@ -331,9 +345,10 @@ impl Services {
         let (mut tx, doc) = self
             .authorized(principal, id, DocAction::Share, "document.share")
             .await?;
-        if users::find(&mut tx, user_id).await?.is_none() {
+        let Some(user_id) = resolve_user(&mut tx, user).await? else {
             return Err(ServiceError::NotFound);
-        }
+        };
+        let user_id = user_id.as_str();
         documents::upsert_share(&mut tx, &doc.id, user_id, role, now_ms()).await?;
         record(
             &mut tx,
@@ -353,11 +368,15 @@ impl Services {
         &self,
         principal: &Principal,
         id: &str,
-        user_id: &str,
+        user: &str,
     ) -> Result<(), ServiceError> {
         let (mut tx, doc) = self
             .authorized(principal, id, DocAction::Share, "document.unshare")
             .await?;
+        let Some(user_id) = resolve_user(&mut tx, user).await? else {
+            return Err(ServiceError::NotFound);
+        };
+        let user_id = user_id.as_str();
         if !documents::delete_share(&mut tx, &doc.id, user_id).await? {
             return Err(ServiceError::NotFound);
         }

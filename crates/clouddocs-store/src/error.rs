@@ -26,6 +26,7 @@ pub enum StoreError {
 /// Unique constraints, by the name PostgreSQL reports and the `table.column` SQLite reports
 const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
     ("users_email_key", "users.email"),
+    ("users_email_skeleton_key", "users.email_skeleton"),
     ("sessions_token_hash_key", "sessions.token_hash"),
     ("refresh_tokens_token_hash_key", "refresh_tokens.token_hash"),
     ("api_keys_prefix_key", "api_keys.prefix"),

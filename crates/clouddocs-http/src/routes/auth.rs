@@ -33,7 +33,6 @@ fn validation(err: impl Into<ValidationError>) -> ApiError {
 #[utoipa::path(post, path = "/auth/register", tag = "accounts", request_body = RegisterRequest,
     responses(
         (status = 201, body = UserResponse, description = "Account created"),
-        (status = 409, description = "Email already registered"),
         (status = 422, description = "Invalid email, weak or breached password, unknown field"),
         (status = 429, description = "Too many registrations from this address; see `Retry-After`"),
     ))]
@@ -53,7 +52,7 @@ pub async fn post_register(
         password: Password::parse(&body.password).map_err(validation)?,
         display_name: DisplayName::parse(&body.display_name).map_err(validation)?,
     };
-    let user = state.svc.register(account, false).await?;
+    let user = state.svc.register(account).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 

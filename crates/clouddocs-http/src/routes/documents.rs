@@ -237,11 +237,12 @@ pub async fn delete_document(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Share a document with a user, inside or outside the org.
+/// Share a document with a user, inside or outside the org. `{user}` is the user's id or
+/// email address (URL-encoded, e.g. `bob%40example.com`).
 ///
 /// **Permissions**: per the document policy (`share`), with `documents:write`.
 #[utoipa::path(put, path = "/documents/{id}/shares/{user}", tag = "documents", request_body = ShareRequest,
-    params(("id" = String, Path), ("user" = String, Path)),
+    params(("id" = String, Path), ("user" = String, Path, description = "User id or email address")),
     responses((status = 204, description = "Shared"), (status = 401, description = "Not authenticated"), (status = 403, description = "Readable but not shareable"), (status = 404, description = "Missing document or user"), (status = 422, description = "Unknown role")))]
 pub async fn put_share(
     State(state): State<AppState>,
@@ -257,11 +258,11 @@ pub async fn put_share(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Withdraw a share.
+/// Withdraw a share. `{user}` is the user's id or email address.
 ///
 /// **Permissions**: per the document policy (`share`), with `documents:write`.
 #[utoipa::path(delete, path = "/documents/{id}/shares/{user}", tag = "documents",
-    params(("id" = String, Path), ("user" = String, Path)),
+    params(("id" = String, Path), ("user" = String, Path, description = "User id or email address")),
     responses((status = 204, description = "Unshared"), (status = 401, description = "Not authenticated"), (status = 403, description = "Readable but not shareable"), (status = 404, description = "Missing document or share")))]
 pub async fn delete_share(
     State(state): State<AppState>,

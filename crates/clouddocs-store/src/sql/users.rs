@@ -59,11 +59,17 @@ impl UserRow {
 const COLUMNS: &str =
     "id, email, display_name, password_hash, platform_admin, disabled, created_at, updated_at";
 
-/// Inserts a user; a taken email is `Conflict { constraint: "users_email_key" }`
-pub async fn insert(conn: &mut AnyConnection, user: &UserRow) -> Result<(), StoreError> {
+/// Inserts a user with the confusable skeleton of its email; a taken email is
+/// `Conflict { constraint: "users_email_key" }`, a lookalike of one
+/// `Conflict { constraint: "users_email_skeleton_key" }`
+pub async fn insert(
+    conn: &mut AnyConnection,
+    user: &UserRow,
+    email_skeleton: &str,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO users (id, email, display_name, password_hash, platform_admin, disabled, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         created_at, updated_at, email_skeleton) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&user.id)
     .bind(&user.email)
@@ -73,8 +79,57 @@ pub async fn insert(conn: &mut AnyConnection, user: &UserRow) -> Result<(), Stor
     .bind(user.disabled)
     .bind(user.created_at)
     .bind(user.updated_at)
+    .bind(email_skeleton)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// The user whose email is `email`, or failing that one whose email has the confusable
+/// skeleton `skeleton`
+pub async fn find_by_email_or_skeleton(
+    conn: &mut AnyConnection,
+    email: &str,
+    skeleton: &str,
+) -> Result<Option<UserRow>, StoreError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM users WHERE email = $1 OR email_skeleton = $2 \
+         ORDER BY CASE WHEN email = $1 THEN 0 ELSE 1 END LIMIT 1"
+    )))
+    .bind(email)
+    .bind(skeleton)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Users without a stored skeleton (created before skeletons were stored), after id
+/// `after`: `(id, email)` of up to `limit` of them, by id
+pub async fn missing_skeletons(
+    conn: &mut AnyConnection,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, email FROM users WHERE email_skeleton IS NULL AND id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Stores a user's email skeleton; `Conflict { constraint: "users_email_skeleton_key" }`
+/// when another user's email already has it
+pub async fn set_skeleton(
+    conn: &mut AnyConnection,
+    id: &str,
+    skeleton: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET email_skeleton = $1 WHERE id = $2")
+        .bind(skeleton)
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 
 both_backends!(
     registering_returns_the_user_without_any_hash,
-    duplicate_email_is_a_conflict_even_with_other_case,
+    registering_a_taken_email_or_a_lookalike_reveals_nothing_and_changes_nothing,
+    display_names_with_bidi_overrides_or_zero_width_characters_are_422,
+    accounts_from_before_skeletons_get_one_and_are_then_protected_from_lookalikes,
     weak_common_and_short_passwords_are_422_with_the_reason,
     unknown_email_and_wrong_password_get_byte_identical_answers,
     login_accepts_a_form_body_like_fastapi_clients_send,
@@ -25,19 +27,114 @@ async fn registering_returns_the_user_without_any_hash(app: TestApp) {
     assert!(!text.contains("password"), "no password field in {text}");
 }
 
-async fn duplicate_email_is_a_conflict_even_with_other_case(app: TestApp) {
+async fn register_as(app: &TestApp, email: &str, password: &str, name: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/auth/register"))
+        .json(&json!({"email": email, "password": password, "display_name": name}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The keys of a JSON object, sorted
+fn keys(v: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+async fn registering_a_taken_email_or_a_lookalike_reveals_nothing_and_changes_nothing(
+    app: TestApp,
+) {
+    let first = register_as(&app, "bob@example.com", PASSWORD, "Bob").await;
+    assert_eq!(first.status(), 201);
+    let first_type = first.headers()["content-type"].clone();
+    let bob: Value = first.json().await.unwrap();
+    let other_password = "another-correct-horse-42";
+
+    let again = register_as(&app, "BOB@example.com", other_password, "Mallory").await;
+    let lookalike = register_as(&app, "b\u{043e}b@example.com", other_password, "Mallory").await;
+
+    for (response, email) in [
+        (again, "bob@example.com"),
+        (lookalike, "b\u{043e}b@example.com"),
+    ] {
+        assert_eq!(
+            response.status(),
+            201,
+            "{email}: answered as a new registration"
+        );
+        assert_eq!(response.headers()["content-type"], first_type);
+        assert!(response.headers().get("set-cookie").is_none());
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(keys(&body), keys(&bob), "the same fields");
+        assert_ne!(
+            body["id"], bob["id"],
+            "a fresh id, as a new account would get"
+        );
+        assert_eq!(body["email"], email);
+        assert_eq!(body["display_name"], "Mallory");
+    }
+    let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+        .fetch_one(app.state.svc.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(users, 1, "no account was created");
     let client = app.browser();
     assert_eq!(
-        app.register(&client, "bob@example.com", PASSWORD)
+        app.login(&client, "bob@example.com", PASSWORD)
             .await
             .status(),
-        201
+        200
     );
-    let again = app.register(&client, "BOB@example.com", PASSWORD).await;
-    assert_eq!(again.status(), 409);
-    assert_eq!(again.headers()["content-type"], "application/problem+json");
-    let problem: Value = again.json().await.unwrap();
-    assert_eq!(problem["status"], 409);
+    assert_eq!(
+        app.login(&client, "bob@example.com", other_password)
+            .await
+            .status(),
+        401,
+        "the existing account is unchanged"
+    );
+    assert_eq!(
+        app.login(&client, "b\u{043e}b@example.com", other_password)
+            .await
+            .status(),
+        401,
+        "the lookalike is not an account"
+    );
+    let notices: Vec<(String, String)> = sqlx::query_as(
+        "SELECT target, detail FROM audit_events WHERE action = 'user.register' AND outcome = 'failure' ORDER BY seq",
+    )
+    .fetch_all(app.state.svc.db().pool())
+    .await
+    .unwrap();
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    for (target, detail) in &notices {
+        assert_eq!(target, &format!("user:{}", bob["id"].as_str().unwrap()));
+        let detail: Value = serde_json::from_str(detail).unwrap();
+        assert_eq!(detail["notice"], "you already have an account");
+    }
+}
+
+async fn display_names_with_bidi_overrides_or_zero_width_characters_are_422(app: TestApp) {
+    for name in ["Ada\u{202E}gnp.exe", "Ada\u{200B}Lovelace"] {
+        let response = register_as(&app, "ada@example.com", PASSWORD, name).await;
+        assert_eq!(response.status(), 422, "{name:?}");
+        let problem: Value = response.json().await.unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains("invisible"),
+            "{problem}"
+        );
+    }
+    let s = app.signed_in("ada@example.com").await;
+    let patched = s
+        .client
+        .patch(app.url("/me"))
+        .header("x-csrf-token", &s.csrf)
+        .json(&json!({"display_name": "\u{2066}admin\u{2069}"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 422, "the profile refuses them too");
 }
 
 async fn weak_common_and_short_passwords_are_422_with_the_reason(app: TestApp) {
@@ -166,4 +263,29 @@ async fn patch_me_refuses_role_and_admin_fields_and_changes_nothing(app: TestApp
     assert_eq!(me["display_name"], "Test User");
     assert_eq!(me["platform_admin"], false);
     assert_eq!(me["email"], "frank@example.com");
+}
+
+async fn accounts_from_before_skeletons_get_one_and_are_then_protected_from_lookalikes(
+    app: TestApp,
+) {
+    let first = register_as(&app, "old@example.com", PASSWORD, "Old").await;
+    assert_eq!(first.status(), 201);
+    let pool = app.state.svc.db().pool();
+    // As a database migrated from before the column existed holds it.
+    sqlx::query("UPDATE users SET email_skeleton = NULL")
+        .execute(pool)
+        .await
+        .unwrap();
+
+    let filled = app.state.svc.backfill_email_skeletons().await.unwrap();
+    let again = app.state.svc.backfill_email_skeletons().await.unwrap();
+    let lookalike = register_as(&app, "\u{043e}ld@example.com", PASSWORD, "Mallory").await;
+
+    assert_eq!((filled, again), (1, 0), "filled once, idempotent");
+    assert_eq!(lookalike.status(), 201);
+    let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 1, "the lookalike created nothing");
 }

@@ -3,7 +3,74 @@
 use clouddocs_testkit::{TestApp, both_backends};
 use serde_json::{Value, json};
 
-both_backends!(a_document_lifecycle_follows_the_policy_table_basics);
+both_backends!(
+    a_document_lifecycle_follows_the_policy_table_basics,
+    a_document_is_shared_and_unshared_by_email,
+);
+
+async fn a_document_is_shared_and_unshared_by_email(app: TestApp) {
+    let http = reqwest::Client::new();
+    let (_, alice, _) = app.user_with_tokens("owner@example.com", "").await;
+    let (_, carol, _) = app.user_with_tokens("carol@example.com", "").await;
+    let org: Value = http
+        .post(app.url("/orgs"))
+        .bearer_auth(&alice)
+        .json(&json!({"name": "Acme"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let doc: Value = http
+        .post(app.url(&format!("/orgs/{}/documents", org["id"].as_str().unwrap())))
+        .bearer_auth(&alice)
+        .json(&json!({"title": "Plan", "body": "b"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let doc_url = app.url(&format!("/documents/{}", doc["id"].as_str().unwrap()));
+    let read_as_carol = || async {
+        http.get(&doc_url)
+            .bearer_auth(&carol)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(read_as_carol().await, 404);
+
+    let shared = http
+        .put(format!("{doc_url}/shares/Carol%40Example.com"))
+        .bearer_auth(&alice)
+        .json(&json!({"role": "viewer"}))
+        .send()
+        .await
+        .unwrap();
+    let unknown = http
+        .put(format!("{doc_url}/shares/nobody%40example.com"))
+        .bearer_auth(&alice)
+        .json(&json!({"role": "viewer"}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(shared.status(), 204, "shared by email, in any case");
+    assert_eq!(read_as_carol().await, 200);
+    assert_eq!(unknown.status(), 404, "an unknown email is a missing user");
+    let unshared = http
+        .delete(format!("{doc_url}/shares/carol%40example.com"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unshared.status(), 204);
+    assert_eq!(read_as_carol().await, 404);
+}
 
 async fn a_document_lifecycle_follows_the_policy_table_basics(app: TestApp) {
     let http = reqwest::Client::new();
