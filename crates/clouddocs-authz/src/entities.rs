@@ -12,59 +12,14 @@ use std::str::FromStr;
 use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
 use serde::{Deserialize, Serialize};
 
-/// A role a user holds in an organization
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OrgRole {
-    /// Read, write, delete and manage members
-    Admin,
-    /// Read and write
-    Editor,
-    /// Read published documents
-    Viewer,
-}
+pub use clouddocs_domain::{OrgRole, OrgRoleError};
 
-/// A role string that CloudDocs does not know
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown org role `{0}`")]
-pub struct OrgRoleError(pub String);
-
-impl OrgRole {
-    /// Every role, strongest first
-    pub const ALL: [OrgRole; 3] = [OrgRole::Admin, OrgRole::Editor, OrgRole::Viewer];
-
-    /// The wire name: `admin`, `editor` or `viewer`
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrgRole::Admin => "admin",
-            OrgRole::Editor => "editor",
-            OrgRole::Viewer => "viewer",
-        }
-    }
-
-    /// The role group a holder of this role is put in (see the schema's nesting)
-    fn group(self) -> RoleGroup {
-        match self {
-            OrgRole::Admin => RoleGroup::Admins,
-            OrgRole::Editor => RoleGroup::Editors,
-            OrgRole::Viewer => RoleGroup::Members,
-        }
-    }
-}
-
-impl FromStr for OrgRole {
-    type Err = OrgRoleError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OrgRole::ALL
-            .into_iter()
-            .find(|role| role.as_str() == s)
-            .ok_or_else(|| OrgRoleError(s.to_owned()))
-    }
-}
-
-impl fmt::Display for OrgRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+/// The role group a holder of `role` is put in (see the schema's nesting)
+fn group_of(role: OrgRole) -> RoleGroup {
+    match role {
+        OrgRole::Admin => RoleGroup::Admins,
+        OrgRole::Editor => RoleGroup::Editors,
+        OrgRole::Viewer => RoleGroup::Members,
     }
 }
 
@@ -285,7 +240,7 @@ impl Vocabulary {
     fn user_entity(&self, principal: &PrincipalFacts, org_id: &str) -> Result<Entity, String> {
         let parents = principal
             .roles_in(org_id)
-            .map(|role| self.group(org_id, role.group()))
+            .map(|role| self.group(org_id, group_of(role)))
             .collect::<HashSet<_>>();
         let attrs = HashMap::from([(
             "platform_admin".to_owned(),

@@ -71,6 +71,10 @@ id_type!(
     /// Identifies an organization
     OrgId
 );
+id_type!(
+    /// Identifies a document
+    DocumentId
+);
 
 /// An OAuth client id: an opaque string chosen by the server at registration
 #[derive(Clone, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]

@@ -10,11 +10,13 @@ mod ids;
 mod password;
 mod principal;
 mod profile;
+mod roles;
 mod scope;
 
 pub use email::{Email, EmailError};
-pub use ids::{ApiKeyId, ClientId, OrgId, SessionId, UserId};
+pub use ids::{ApiKeyId, ClientId, DocumentId, OrgId, SessionId, UserId};
 pub use password::{Password, PasswordError, check_strength};
 pub use principal::{AuthMethod, Principal};
 pub use profile::{DisplayName, DisplayNameError};
+pub use roles::{OrgRole, OrgRoleError, ShareRole, ShareRoleError};
 pub use scope::{Scope, ScopeError, Scopes};

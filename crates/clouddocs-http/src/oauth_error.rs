@@ -5,7 +5,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clouddocs_service::ServiceError;
 use clouddocs_service::tokens::OAuthError;
-use clouddocs_store::StoreError;
 use serde_json::json;
 
 /// An [`OAuthError`] as an HTTP response
@@ -37,12 +36,7 @@ impl IntoResponse for OAuthResponseError {
         };
         // A dependency that is down is an outage worth retrying, not a bug: RFC 6749's
         // `temporarily_unavailable`, 503 with `Retry-After`, as the problem answers.
-        let unavailable = matches!(
-            &err,
-            OAuthError::Server(ServiceError::Store(
-                StoreError::Unavailable(_) | StoreError::Redis(_)
-            ))
-        );
+        let unavailable = matches!(&err, OAuthError::Server(cause) if cause.is_outage());
         let status = match &err {
             OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
             OAuthError::Server(_) if retry_after.is_some() => StatusCode::TOO_MANY_REQUESTS,

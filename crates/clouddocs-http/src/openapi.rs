@@ -38,6 +38,7 @@ use crate::routes::{
         documents::CreateDocumentRequest, documents::UpdateDocumentRequest, documents::ShareRequest, documents::DocumentResponse,
         authz::CheckBody, authz::CheckResponse, authz::PolicyDocument, authz::EntityOrName,
         api_keys::CreateApiKeyRequest, clients::CreateClientRequest, oauth::TokenForm, oauth::TokenParam,
+        audit::AuditEventResponse, audit::ChainReportResponse,
     )),
     tags(
         (name = "accounts", description = "Registration and sign-in"),

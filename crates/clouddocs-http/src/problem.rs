@@ -208,15 +208,17 @@ impl From<ServiceError> for ApiError {
                 detail: "the account of this credential no longer exists, sign in again",
                 invalid_token: true,
             },
-            ServiceError::Store(clouddocs_store::StoreError::Unavailable(cause)) => {
-                tracing::error!(error = ?cause, "database unavailable");
+            ServiceError::Unavailable(cause) => {
+                tracing::error!(error = ?cause, "a dependency is unavailable");
                 ApiError::Unavailable
             }
-            ServiceError::Store(clouddocs_store::StoreError::Redis(cause)) => {
-                tracing::error!(error = %cause, "redis unavailable");
+            ServiceError::AuditWriter { outage: true, .. } => {
+                tracing::error!(error = %err, "audit log unavailable");
                 ApiError::Unavailable
             }
-            ServiceError::Store(other) => ApiError::Internal(anyhow::Error::new(other)),
+            err @ (ServiceError::Store(_) | ServiceError::AuditWriter { .. }) => {
+                ApiError::Internal(anyhow::Error::new(err))
+            }
             ServiceError::Unexpected(cause) => ApiError::Internal(cause),
         }
     }
@@ -225,12 +227,7 @@ impl From<ServiceError> for ApiError {
 /// Whether `err` is an outage of a dependency (database or Redis) rather than a bug: it is
 /// answered 503 with `Retry-After`, on every surface alike
 pub(crate) fn is_outage(err: &ServiceError) -> bool {
-    matches!(
-        err,
-        ServiceError::Store(
-            clouddocs_store::StoreError::Unavailable(_) | clouddocs_store::StoreError::Redis(_)
-        )
-    )
+    err.is_outage()
 }
 
 /// Shorthand for handler results

@@ -2,7 +2,9 @@
 //! transaction that makes the change, so neither can land without the other; security
 //! events without a state change (failed logins, denials) get a transaction of their own.
 
-use clouddocs_audit::{AuditEvent, ChainError, ChainVerifier, NewEvent, Outcome, seal};
+use clouddocs_audit::{
+    AuditEvent as ChainEvent, ChainError, ChainVerifier, NewEvent, Outcome, seal,
+};
 use clouddocs_domain::Principal;
 use clouddocs_store::Conn;
 use clouddocs_store::sql::audit::{self, AuditFilter, AuditRow};
@@ -146,7 +148,7 @@ pub(crate) async fn record(conn: &mut Conn, entry: Entry) -> Result<(), ServiceE
     Ok(())
 }
 
-fn to_event(row: AuditRow) -> Result<AuditEvent, ChainError> {
+fn to_event(row: AuditRow) -> Result<ChainEvent, ChainError> {
     let outcome = match row.outcome.as_str() {
         "success" => Outcome::Success,
         "failure" => Outcome::Failure,
@@ -156,7 +158,7 @@ fn to_event(row: AuditRow) -> Result<AuditEvent, ChainError> {
     };
     let detail =
         serde_json::from_str(&row.detail).map_err(|_| ChainError::HashMismatch { seq: row.seq })?;
-    Ok(AuditEvent {
+    Ok(ChainEvent {
         seq: row.seq,
         at: row.at,
         actor: row.actor,
@@ -171,9 +173,9 @@ fn to_event(row: AuditRow) -> Result<AuditEvent, ChainError> {
     })
 }
 
-/// An event as `GET /audit` shows it
+/// An audit event as its readers see it
 #[derive(Debug, Clone, Serialize)]
-pub struct EventView {
+pub struct AuditEvent {
     /// Position in the chain
     pub seq: i64,
     /// Unix milliseconds
@@ -213,11 +215,23 @@ pub struct ChainReport {
     pub broken_seq: Option<i64>,
 }
 
-/// `GET /audit` query, already parsed
+/// Which audit events to list
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
-    /// Filters
-    pub filter: AuditFilter,
+    /// Only this actor (user or client id)
+    pub actor: Option<String>,
+    /// Only this action, e.g. `auth.login`
+    pub action: Option<String>,
+    /// Only this target, e.g. `document:<id>`
+    pub target: Option<String>,
+    /// Only this org's events
+    pub org: Option<String>,
+    /// From this time (unix milliseconds, inclusive)
+    pub from: Option<i64>,
+    /// Until this time (unix milliseconds, exclusive)
+    pub to: Option<i64>,
+    /// Only events older than this sequence number (the cursor)
+    pub before: Option<i64>,
 }
 
 impl Services {
@@ -232,9 +246,18 @@ impl Services {
     pub async fn list_audit(
         &self,
         principal: &Principal,
-        mut filter: AuditFilter,
+        query: AuditQuery,
         limit: u32,
-    ) -> Result<(Vec<EventView>, Option<String>), ServiceError> {
+    ) -> Result<(Vec<AuditEvent>, Option<String>), ServiceError> {
+        let mut filter = AuditFilter {
+            actor: query.actor,
+            action: query.action,
+            target: query.target,
+            from: query.from,
+            to: query.to,
+            orgs: query.org.map(|o| vec![o]),
+            before: query.before,
+        };
         let mut conn = self.db.acquire().await?;
         if !principal.is_platform_admin() {
             let admin_of: Vec<String> =
@@ -263,7 +286,7 @@ impl Services {
         let items = rows
             .into_iter()
             .take(limit)
-            .map(|r| EventView {
+            .map(|r| AuditEvent {
                 seq: r.seq,
                 at: r.at,
                 actor: r.actor,

@@ -27,7 +27,7 @@ const QUEUE: usize = 4096;
 struct Pending {
     entry: Entry,
     meta: RequestMeta,
-    done: oneshot::Sender<Result<(), String>>,
+    done: oneshot::Sender<Result<(), BatchFailure>>,
 }
 
 /// The handle callers enqueue through; the writer task stops when the last handle is gone
@@ -42,8 +42,28 @@ impl std::fmt::Debug for AuditBatcher {
     }
 }
 
-fn failed(message: String) -> ServiceError {
-    ServiceError::Store(StoreError::Unavailable(sqlx::Error::Protocol(message)))
+/// Why a batch was not written, as every caller in it learns it (a `StoreError` cannot be
+/// cloned to each of them, so they get its message and whether it was an outage)
+#[derive(Debug, Clone)]
+struct BatchFailure {
+    message: String,
+    outage: bool,
+}
+
+impl From<BatchFailure> for ServiceError {
+    fn from(failure: BatchFailure) -> Self {
+        ServiceError::AuditWriter {
+            message: failure.message,
+            outage: failure.outage,
+        }
+    }
+}
+
+fn stopped() -> ServiceError {
+    ServiceError::AuditWriter {
+        message: "the audit writer has stopped".to_owned(),
+        outage: false,
+    }
 }
 
 impl AuditBatcher {
@@ -60,11 +80,8 @@ impl AuditBatcher {
         self.queue
             .send(Pending { entry, meta, done })
             .await
-            .map_err(|_| failed("the audit writer has stopped".to_owned()))?;
-        result
-            .await
-            .map_err(|_| failed("the audit writer has stopped".to_owned()))?
-            .map_err(failed)
+            .map_err(|_| stopped())?;
+        result.await.map_err(|_| stopped())?.map_err(Into::into)
     }
 }
 
@@ -75,7 +92,10 @@ async fn run(db: Db, mut receiver: mpsc::Receiver<Pending>) {
             batch.drain(..).map(|p| ((p.entry, p.meta), p.done)).unzip();
         let result = write(&db, entries).await.map_err(|err| {
             tracing::error!(error = %err, "audit batch not written");
-            err.to_string()
+            BatchFailure {
+                outage: err.is_outage(),
+                message: err.to_string(),
+            }
         });
         for done in waiters {
             // A caller that gave up (request cancelled) no longer listens: nothing to do.

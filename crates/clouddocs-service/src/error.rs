@@ -68,18 +68,41 @@ pub enum ServiceError {
     /// The object does not exist, or the caller may not know it exists
     #[error("not found")]
     NotFound,
-    /// Storage failed
+    /// A dependency (the database or Redis) cannot be reached: worth retrying (503)
+    #[error("a dependency is unavailable")]
+    Unavailable(#[source] StoreError),
+    /// Storage failed otherwise (a bug or corrupt data: 500)
     #[error("storage failure")]
     Store(#[source] StoreError),
+    /// The audit writer could not record an event, so the request is not acknowledged
+    #[error("the audit log could not be written: {message}")]
+    AuditWriter {
+        /// What the writer reported
+        message: String,
+        /// Whether the database was unreachable (503) rather than failing (500)
+        outage: bool,
+    },
     /// Anything else that is not the caller's fault
     #[error("internal failure")]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl ServiceError {
+    /// Whether this is an outage of a dependency rather than a bug: answered 503 with
+    /// `Retry-After` on every surface
+    pub fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            ServiceError::Unavailable(_) | ServiceError::AuditWriter { outage: true, .. }
+        )
+    }
 }
 
 impl From<StoreError> for ServiceError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound => ServiceError::NotFound,
+            other if other.is_outage() => ServiceError::Unavailable(other),
             other => ServiceError::Store(other),
         }
     }

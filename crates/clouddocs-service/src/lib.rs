@@ -7,6 +7,7 @@ mod admin;
 pub mod audit;
 mod audit_batch;
 pub mod authz;
+pub mod bootstrap;
 mod cache;
 mod documents;
 mod error;
@@ -20,6 +21,7 @@ pub mod tokens;
 pub use accounts::{LoginOutcome, NewAccount, User};
 pub use documents::{Document, DocumentPatch, DocumentQuery};
 pub use error::{ServiceError, ValidationError};
+pub use orgs::{Member, Org};
 pub use sessions::{SessionInfo, SessionKind, SessionView};
 
 use std::time::Duration;

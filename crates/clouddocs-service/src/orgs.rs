@@ -3,7 +3,7 @@
 
 use clouddocs_authz::scopes::scope_for_manage_users;
 use clouddocs_authz::{Decision, OrgRole, PrincipalFacts};
-use clouddocs_domain::{OrgId, Principal};
+use clouddocs_domain::{OrgId, Principal, UserId};
 use clouddocs_store::sql::orgs::{self, MemberRow, MyOrgRow, OrgRow};
 use clouddocs_store::sql::users;
 use clouddocs_store::{Conn, StoreError};
@@ -57,13 +57,75 @@ fn parse_role(raw: &str) -> Result<OrgRole, ServiceError> {
     })
 }
 
+/// An org as one of its members sees it
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    /// Org id
+    pub id: OrgId,
+    /// Name
+    pub name: String,
+    /// The caller's role in it
+    pub role: OrgRole,
+    /// Creation time, unix milliseconds
+    pub created_at: i64,
+}
+
+/// A member of an org
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The user
+    pub user_id: UserId,
+    /// Their email
+    pub email: String,
+    /// Their display name
+    pub display_name: String,
+    /// Their role
+    pub role: OrgRole,
+    /// Member since, unix milliseconds
+    pub created_at: i64,
+}
+
+fn stored_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ServiceError> {
+    raw.parse().map_err(|_| {
+        ServiceError::Store(StoreError::Corrupt(format!(
+            "stored {what} is not a valid id"
+        )))
+    })
+}
+
+fn stored_role(raw: &str) -> Result<OrgRole, ServiceError> {
+    raw.parse()
+        .map_err(|_| ServiceError::Store(StoreError::Corrupt(format!("stored role `{raw}`"))))
+}
+
+impl TryFrom<MyOrgRow> for Org {
+    type Error = ServiceError;
+    fn try_from(row: MyOrgRow) -> Result<Self, ServiceError> {
+        Ok(Self {
+            id: stored_id(&row.id, "org id")?,
+            role: stored_role(&row.role)?,
+            name: row.name,
+            created_at: row.created_at,
+        })
+    }
+}
+
+impl TryFrom<MemberRow> for Member {
+    type Error = ServiceError;
+    fn try_from(row: MemberRow) -> Result<Self, ServiceError> {
+        Ok(Self {
+            user_id: stored_id(&row.user_id, "user id")?,
+            role: stored_role(&row.role)?,
+            email: row.email,
+            display_name: row.display_name,
+            created_at: row.created_at,
+        })
+    }
+}
+
 impl Services {
     /// Creates an org; the creator becomes its admin
-    pub async fn create_org(
-        &self,
-        principal: &Principal,
-        name: &str,
-    ) -> Result<MyOrgRow, ServiceError> {
+    pub async fn create_org(&self, principal: &Principal, name: &str) -> Result<Org, ServiceError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
             return Err(ValidationError::Field {
@@ -73,8 +135,9 @@ impl Services {
             .into());
         }
         let now = now_ms();
+        let org_id = OrgId::new();
         let org = OrgRow {
-            id: OrgId::new().to_string(),
+            id: org_id.to_string(),
             name: name.to_owned(),
             created_by: principal.user_id.to_string(),
             created_at: now,
@@ -98,18 +161,22 @@ impl Services {
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(MyOrgRow {
-            id: org.id,
+        Ok(Org {
+            id: org_id,
             name: org.name,
-            role: OrgRole::Admin.as_str().to_owned(),
+            role: OrgRole::Admin,
             created_at: now,
         })
     }
 
     /// The caller's orgs
-    pub async fn list_my_orgs(&self, principal: &Principal) -> Result<Vec<MyOrgRow>, ServiceError> {
+    pub async fn list_my_orgs(&self, principal: &Principal) -> Result<Vec<Org>, ServiceError> {
         let mut conn = self.db.acquire().await?;
-        Ok(orgs::list_for_user(&mut conn, &principal.user_id.to_string()).await?)
+        orgs::list_for_user(&mut conn, &principal.user_id.to_string())
+            .await?
+            .into_iter()
+            .map(Org::try_from)
+            .collect()
     }
 
     /// An org's members; any member may list them
@@ -117,13 +184,17 @@ impl Services {
         &self,
         principal: &Principal,
         org_id: &str,
-    ) -> Result<Vec<MemberRow>, ServiceError> {
+    ) -> Result<Vec<Member>, ServiceError> {
         let mut conn = self.db.acquire().await?;
         let (_, role) = principal_facts(&mut conn, principal, org_id).await?;
         if role.is_none() {
             return Err(ServiceError::NotFound);
         }
-        Ok(orgs::list_members(&mut conn, org_id).await?)
+        orgs::list_members(&mut conn, org_id)
+            .await?
+            .into_iter()
+            .map(Member::try_from)
+            .collect()
     }
 
     /// Whether the caller may change the org's members: `Ok(None)` when allowed,
@@ -179,7 +250,7 @@ impl Services {
         org_id: &str,
         user_id: &str,
         role: &str,
-    ) -> Result<MemberRow, ServiceError> {
+    ) -> Result<Member, ServiceError> {
         let role = parse_role(role)?;
         let mut tx = self.db.begin().await?;
         if let Some(denial) = self.manage_users_denial(&mut tx, principal, org_id).await? {
@@ -208,11 +279,11 @@ impl Services {
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(MemberRow {
-            user_id: user.id,
+        Ok(Member {
+            user_id: stored_id(&user.id, "user id")?,
             email: user.email,
             display_name: user.display_name,
-            role: role.as_str().to_owned(),
+            role,
             created_at: now,
         })
     }

@@ -190,7 +190,7 @@ impl Throttle {
             .limiter
             .hit(&key, &cfg, now_ms())
             .await
-            .map_err(ServiceError::Store)?;
+            .map_err(ServiceError::from)?;
         match verdict {
             Verdict::Allow => Ok(Attempt {
                 bucket: Some((key, cfg)),
@@ -224,7 +224,7 @@ impl Throttle {
             .limiter
             .lock_state(&key, &cfg, now_ms())
             .await
-            .map_err(ServiceError::Store)?;
+            .map_err(ServiceError::from)?;
         if let LockState::Locked { retry_after_secs } = lock {
             return Err(ServiceError::TooManyAttempts { retry_after_secs });
         }

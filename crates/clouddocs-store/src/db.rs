@@ -20,6 +20,21 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The backend a database URL names: `sqlite:…`, or `postgres:…` / `postgresql:…`
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::Config(
+                "database url must start with `sqlite:` or `postgres:`",
+            ))
+        }
+    }
+}
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -44,15 +59,7 @@ impl Db {
     /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) and runs migrations
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Backend::Postgres
-        } else {
-            return Err(StoreError::Corrupt(
-                "database url must start with `sqlite:` or `postgres:`".to_owned(),
-            ));
-        };
+        let backend = Backend::from_url(url)?;
         let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
         let mut pool = AnyPoolOptions::new()
             .max_connections(max_connections)
@@ -88,7 +95,7 @@ impl Db {
         };
         migrator.run(&self.pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(inner) => StoreError::from(inner),
-            other => StoreError::Corrupt(format!("migration failed: {other}")),
+            other => StoreError::Migrate(other),
         })
     }
 

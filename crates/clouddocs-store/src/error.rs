@@ -16,11 +16,24 @@ pub enum StoreError {
     #[error("stored value is invalid: {0}")]
     Corrupt(String),
     /// Redis is unreachable or failed
-    #[error("redis unavailable: {0}")]
-    Redis(String),
+    #[error("redis unavailable")]
+    Redis(#[source] redis::RedisError),
     /// The database is unreachable or failed
     #[error("database unavailable")]
     Unavailable(#[source] sqlx::Error),
+    /// The storage configuration cannot work (e.g. a database URL of an unknown scheme)
+    #[error("invalid storage configuration: {0}")]
+    Config(&'static str),
+    /// A schema migration failed
+    #[error("schema migration failed")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Whether a dependency is down (worth retrying), rather than a bug or bad data
+    pub fn is_outage(&self) -> bool {
+        matches!(self, Self::Unavailable(_) | Self::Redis(_))
+    }
 }
 
 /// Unique constraints, by the name PostgreSQL reports and the `table.column` SQLite reports

@@ -106,7 +106,7 @@ pub(crate) async fn get_consent(
     page(
         StatusCode::OK,
         ConsentPage {
-            client_name: &request.client.name,
+            client_name: request.client.name(),
             redirect_uri: &request.redirect_uri,
             scopes: request
                 .scopes

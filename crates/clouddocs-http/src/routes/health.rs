@@ -33,8 +33,7 @@ pub async fn get_healthz() -> impl IntoResponse {
 pub async fn get_readyz(State(state): State<AppState>) -> impl IntoResponse {
     let database = state
         .svc
-        .db()
-        .ping()
+        .ping_database()
         .await
         .inspect_err(|err| tracing::warn!(error = %err, "readiness: database down"))
         .is_ok();

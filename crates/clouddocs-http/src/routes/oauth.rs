@@ -6,8 +6,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use clouddocs_service::tokens::{Introspection, OAuthError, TokenResponse};
-use clouddocs_store::sql::clients::ClientRow;
+use clouddocs_service::tokens::{Client, Introspection, OAuthError, TokenResponse};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -100,7 +99,7 @@ async fn optional_client(
     headers: &HeaderMap,
     id: Option<&str>,
     secret: Option<&str>,
-) -> Result<Option<ClientRow>, OAuthError> {
+) -> Result<Option<Client>, OAuthError> {
     match client_credentials(headers, id, secret)? {
         Some(creds) => Ok(Some(
             state
@@ -260,11 +259,11 @@ pub async fn post_introspect(
         form.client_secret.as_deref(),
     )
     .await?
-    .filter(ClientRow::confidential)
+    .filter(Client::confidential)
     .ok_or(OAuthError::InvalidClient)?;
     let token = required(form.token.as_deref(), "token")?;
     let answer: Introspection = state.svc.introspect(token).await?;
-    tracing::debug!(client_id = %client.id, active = answer.active, "introspection");
+    tracing::debug!(client_id = %client.id(), active = answer.active, "introspection");
     Ok(no_store(answer))
 }
 

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use clouddocs_domain::Scope;
-use clouddocs_store::sql::orgs::{MemberRow, MyOrgRow};
+use clouddocs_service::{Member, Org};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -54,12 +54,12 @@ pub struct OrgResponse {
     pub created_at: i64,
 }
 
-impl From<MyOrgRow> for OrgResponse {
-    fn from(o: MyOrgRow) -> Self {
+impl From<Org> for OrgResponse {
+    fn from(o: Org) -> Self {
         Self {
-            id: o.id,
+            id: o.id.to_string(),
             name: o.name,
-            role: o.role,
+            role: o.role.as_str().to_owned(),
             created_at: o.created_at,
         }
     }
@@ -80,13 +80,13 @@ pub struct MemberResponse {
     pub created_at: i64,
 }
 
-impl From<MemberRow> for MemberResponse {
-    fn from(m: MemberRow) -> Self {
+impl From<Member> for MemberResponse {
+    fn from(m: Member) -> Self {
         Self {
-            user_id: m.user_id,
+            user_id: m.user_id.to_string(),
             email: m.email,
             display_name: m.display_name,
-            role: m.role,
+            role: m.role.as_str().to_owned(),
             created_at: m.created_at,
         }
     }

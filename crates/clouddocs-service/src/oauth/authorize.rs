@@ -3,7 +3,9 @@
 use clouddocs_auth::token;
 use clouddocs_domain::{Scope, Scopes};
 use clouddocs_store::StoreError;
-use clouddocs_store::sql::clients::{self, ClientRow};
+use clouddocs_store::sql::clients;
+
+use crate::tokens::Client;
 use clouddocs_store::sql::{oidc, sessions};
 
 use crate::audit::{Entry, record};
@@ -65,7 +67,7 @@ impl From<StoreError> for AuthorizeError {
 #[derive(Debug, Clone)]
 pub struct ValidAuthorization {
     /// The client
-    pub client: ClientRow,
+    pub client: Client,
     /// Whether the client may skip the consent page
     pub first_party: bool,
     /// The exact, registered redirect URI
@@ -232,7 +234,7 @@ impl Services {
                 .prompt
                 .as_deref()
                 .is_some_and(|p| p.split(' ').any(|v| v == "none")),
-            client,
+            client: Client(client),
         })
     }
 
@@ -265,7 +267,7 @@ impl Services {
             return Ok(false);
         }
         let mut conn = self.db.acquire().await?;
-        let granted = oidc::consent(&mut conn, user_id, &request.client.id).await?;
+        let granted = oidc::consent(&mut conn, user_id, request.client.id()).await?;
         Ok(!granted
             .and_then(|g| Scopes::parse(&g).ok())
             .is_some_and(|g| g.is_superset(&request.scopes)))
@@ -312,7 +314,7 @@ impl Services {
         let now = now_ms();
         let row = oidc::AuthCodeRow {
             code_hash: token::digest(&code),
-            client_id: request.client.id.clone(),
+            client_id: request.client.id().to_owned(),
             user_id: user_id.clone(),
             redirect_uri: request.redirect_uri.clone(),
             code_challenge: request.code_challenge.clone(),
@@ -329,7 +331,7 @@ impl Services {
             oidc::save_consent(
                 &mut tx,
                 &user_id,
-                &request.client.id,
+                request.client.id(),
                 &scopes.to_string(),
                 now,
             )
@@ -338,7 +340,7 @@ impl Services {
                 &mut tx,
                 Entry::success("oauth.consent")
                     .actor(&user_id)
-                    .target(format!("client:{}", request.client.id))
+                    .target(format!("client:{}", request.client.id()))
                     .detail(serde_json::json!({"scope": scopes.to_string()})),
             )
             .await?;
@@ -348,7 +350,7 @@ impl Services {
             &mut tx,
             Entry::success("oauth.code.issue")
                 .actor(&user_id)
-                .target(format!("client:{}", request.client.id))
+                .target(format!("client:{}", request.client.id()))
                 .detail(serde_json::json!({"scope": scopes.to_string()})),
         )
         .await?;

@@ -2,12 +2,12 @@
 //! claimed once, checked against its client, redirect URI, expiry and PKCE challenge, and
 //! exchanged for an access token, a refresh token of a new family and an ID token.
 
+use crate::tokens::Client;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clouddocs_auth::token;
 use clouddocs_domain::Scopes;
 use clouddocs_store::StoreError;
-use clouddocs_store::sql::clients::ClientRow;
 use clouddocs_store::sql::refresh::{self, FamilyRow};
 use clouddocs_store::sql::{oidc, users};
 use serde::Serialize;
@@ -43,16 +43,12 @@ impl Services {
     /// issued from it (RFC 6749 §4.1.2).
     pub async fn authorization_code_grant(
         &self,
-        client: &ClientRow,
+        client: &Client,
         code: &str,
         redirect_uri: Option<&str>,
         code_verifier: Option<&str>,
     ) -> Result<CodeTokenResponse, OAuthError> {
-        if !client
-            .grant_types
-            .split(' ')
-            .any(|g| g == "authorization_code")
-        {
+        if !client.allows_grant("authorization_code") {
             return Err(OAuthError::UnauthorizedClient);
         }
         let now = now_ms();
@@ -64,7 +60,7 @@ impl Services {
         let Some(found) = found else {
             return Err(OAuthError::InvalidGrant("authorization code is invalid"));
         };
-        if found.client_id != client.id {
+        if found.client_id != client.id() {
             return Err(OAuthError::InvalidGrant(
                 "authorization code was issued to another client",
             ));
@@ -87,11 +83,11 @@ impl Services {
             self.audit(
                 Entry::failure("oauth.code.reuse")
                     .actor(&found.user_id)
-                    .target(format!("client:{}", client.id))
+                    .target(format!("client:{}", client.id()))
                     .detail(serde_json::json!({"family_revoked": family})),
             )
             .await?;
-            tracing::warn!(client_id = %client.id, "authorization code reuse: tokens revoked");
+            tracing::warn!(client_id = %client.id(), "authorization code reuse: tokens revoked");
             return Err(OAuthError::InvalidGrant(
                 "authorization code was already used; the tokens issued from it are revoked",
             ));
@@ -115,7 +111,7 @@ impl Services {
                     &mut tx,
                     Entry::failure("oauth.code.exchange")
                         .actor(&found.user_id)
-                        .target(format!("client:{}", client.id))
+                        .target(format!("client:{}", client.id()))
                         .detail(serde_json::json!({"reason": reason})),
                 )
                 .await?;
@@ -129,7 +125,7 @@ impl Services {
         let family = FamilyRow {
             id: uuid::Uuid::now_v7().to_string(),
             user_id: user.id.clone(),
-            client_id: Some(client.id.clone()),
+            client_id: Some(client.id().to_owned()),
             scope: scopes.to_string(),
             created_at: now,
             expires_at: now.saturating_add(millis(self.tokens.refresh_family_ttl)),
@@ -154,7 +150,7 @@ impl Services {
                 .target(format!("family:{}", family.id))
                 .detail(serde_json::json!({
                     "scope": scopes.to_string(),
-                    "client_id": client.id,
+                    "client_id": client.id(),
                     "grant": "authorization_code",
                 })),
         )
@@ -169,20 +165,20 @@ impl Services {
             &user.id,
             &scopes,
             Some(&family.id),
-            Some(&client.id),
+            Some(client.id()),
             roles,
             false,
         )?;
         let id_token = if Self::is_oidc(&scopes) {
             let alg = {
                 let mut conn = self.db.acquire().await?;
-                oidc::client_settings(&mut conn, &client.id)
+                oidc::client_settings(&mut conn, client.id())
                     .await?
                     .map(|s| s.id_token_alg)
             };
             Some(self.sign_id_token(
                 &user.id,
-                &client.id,
+                client.id(),
                 alg.as_deref().unwrap_or("RS256"),
                 found.auth_time,
                 found.nonce.as_deref(),
@@ -191,7 +187,7 @@ impl Services {
         } else {
             None
         };
-        tracing::info!(user_id = %user.id, client_id = %client.id, family = %family.id, "code exchanged");
+        tracing::info!(user_id = %user.id, client_id = %client.id(), family = %family.id, "code exchanged");
         Ok(CodeTokenResponse {
             tokens: TokenResponse {
                 access_token,

@@ -35,6 +35,33 @@ pub struct NewClient {
     pub id_token_alg: Option<String>,
 }
 
+/// A client that has authenticated itself (or, a public client, identified itself) at
+/// an OAuth endpoint: what the grants, revocation and introspection are given
+#[derive(Debug, Clone)]
+pub struct Client(pub(crate) ClientRow);
+
+impl Client {
+    /// The client id
+    pub fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    /// The name users see on the consent page
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Whether it keeps a secret (and so may introspect)
+    pub fn confidential(&self) -> bool {
+        self.0.confidential()
+    }
+
+    /// Whether it was registered for `grant_type`
+    pub(crate) fn allows_grant(&self, grant_type: &str) -> bool {
+        self.0.grant_types.split(' ').any(|g| g == grant_type)
+    }
+}
+
 /// A registered client as lists show it (never the secret's digest)
 #[derive(Debug, Clone, Serialize)]
 pub struct ClientView {

@@ -1,11 +1,11 @@
 //! The OAuth 2.0 token endpoint's grants: `password`, `refresh_token` and
 //! `client_credentials`, and the signing of access tokens.
 
+use crate::tokens::Client;
 use clouddocs_auth::jwt::VerifyOptions;
 use clouddocs_auth::token;
 use clouddocs_domain::Scopes;
 use clouddocs_store::StoreError;
-use clouddocs_store::sql::clients::ClientRow;
 use clouddocs_store::sql::refresh::{self, FamilyRow};
 use clouddocs_store::sql::users::UserRow;
 use serde::Serialize;
@@ -187,7 +187,7 @@ impl Services {
         &self,
         client_id: &str,
         secret: Option<&str>,
-    ) -> Result<ClientRow, OAuthError> {
+    ) -> Result<Client, OAuthError> {
         let client = match self.clients.get(client_id) {
             Ok(client) => Some(client),
             Err(ticket) => {
@@ -209,9 +209,9 @@ impl Services {
         };
         match (&client.secret_hash, secret) {
             (Some(expected), Some(_)) if token::constant_time_eq(expected, &presented) => {
-                Ok(client)
+                Ok(Client(client))
             }
-            (None, None) if !client.confidential() => Ok(client),
+            (None, None) if !client.confidential() => Ok(Client(client)),
             _ => Err(OAuthError::InvalidClient),
         }
     }
@@ -222,10 +222,10 @@ impl Services {
         username: &str,
         password: &str,
         scope: Option<&str>,
-        client: Option<&ClientRow>,
+        client: Option<&Client>,
     ) -> Result<TokenResponse, OAuthError> {
         if let Some(c) = client
-            && !c.grant_types.split(' ').any(|g| g == "password")
+            && !c.allows_grant("password")
         {
             return Err(OAuthError::UnauthorizedClient);
         }
@@ -238,11 +238,11 @@ impl Services {
         };
         let mut allowed = user_scopes(user.platform_admin());
         if let Some(c) = client {
-            allowed = allowed.intersection(&Scopes::parse(&c.scopes).unwrap_or_default());
+            allowed = allowed.intersection(&Scopes::parse(&c.0.scopes).unwrap_or_default());
         }
         let scopes = narrow(scope, &allowed)?;
         Ok(self
-            .issue_for_login(&user, &scopes, client.map(|c| c.id.as_str()))
+            .issue_for_login(&user, &scopes, client.map(|c| c.id()))
             .await?)
     }
 
@@ -251,7 +251,7 @@ impl Services {
         &self,
         refresh_token: &str,
         scope: Option<&str>,
-        client: Option<&ClientRow>,
+        client: Option<&Client>,
     ) -> Result<TokenResponse, OAuthError> {
         let now = now_ms();
         let presented = {
@@ -261,7 +261,7 @@ impl Services {
         let Some(presented) = presented else {
             return Err(OAuthError::InvalidGrant("refresh token is invalid"));
         };
-        if presented.client_id.as_deref() != client.map(|c| c.id.as_str()) {
+        if presented.client_id.as_deref() != client.map(|c| c.id()) {
             return Err(OAuthError::InvalidGrant(
                 "refresh token was issued to another client",
             ));
@@ -341,34 +341,30 @@ impl Services {
     /// `grant_type=client_credentials`: a token whose subject is the client itself
     pub async fn client_credentials_grant(
         &self,
-        client: &ClientRow,
+        client: &Client,
         scope: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         if !client.confidential() {
             return Err(OAuthError::UnauthorizedClient);
         }
-        if !client
-            .grant_types
-            .split(' ')
-            .any(|g| g == "client_credentials")
-        {
+        if !client.allows_grant("client_credentials") {
             return Err(OAuthError::UnauthorizedClient);
         }
-        let allowed = Scopes::parse(&client.scopes).unwrap_or_default();
+        let allowed = Scopes::parse(&client.0.scopes).unwrap_or_default();
         let scopes = narrow(scope, &allowed)?;
-        self.throttle.take_client(&client.id).await?;
+        self.throttle.take_client(client.id()).await?;
         let (access_token, expires_in) = self.sign_access(
-            &client.id,
+            client.id(),
             &scopes,
             None,
-            Some(&client.id),
+            Some(client.id()),
             Vec::new(),
             true,
         )?;
         self.audit(
             Entry::success("token.issue")
-                .actor(&client.id)
-                .target(format!("client:{}", client.id))
+                .actor(client.id())
+                .target(format!("client:{}", client.id()))
                 .detail(
                     serde_json::json!({"scope": scopes.to_string(), "grant": "client_credentials"}),
                 ),

@@ -9,7 +9,7 @@ mod revocation;
 mod verified;
 
 pub use api_keys::{ApiKeyView, KEY_PREFIX, NewApiKey};
-pub use clients::{ClientView, GRANT_TYPES, NewClient, RegisteredClient};
+pub use clients::{Client, ClientView, GRANT_TYPES, NewClient, RegisteredClient};
 pub use grants::{OAuthError, TokenResponse};
 pub use keys::KeyManager;
 pub use revocation::{BearerError, Introspection};

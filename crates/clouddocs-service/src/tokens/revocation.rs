@@ -1,10 +1,10 @@
 //! Revocation (RFC 7009), introspection (RFC 7662), refresh-family revocation through the
 //! denylist, and bearer authentication.
 
+use crate::tokens::Client;
 use clouddocs_auth::jwt::JwtError;
 use clouddocs_auth::token;
 use clouddocs_domain::{AuthMethod, ClientId, Principal, Scopes, UserId};
-use clouddocs_store::sql::clients::ClientRow;
 use clouddocs_store::sql::refresh;
 use serde::Serialize;
 
@@ -219,7 +219,7 @@ impl Services {
     pub async fn revoke_token(
         &self,
         presented: &str,
-        client: Option<&ClientRow>,
+        client: Option<&Client>,
     ) -> Result<(), OAuthError> {
         let found = {
             let mut conn = self.db.acquire().await?;
@@ -310,12 +310,12 @@ impl Services {
 fn may_revoke<'a>(
     owner_client: Option<&'a str>,
     user_id: &'a str,
-    client: Option<&'a ClientRow>,
+    client: Option<&'a Client>,
 ) -> Result<Option<&'a str>, OAuthError> {
     match (owner_client, client) {
-        (None, Some(c)) => Ok(Some(c.id.as_str())),
+        (None, Some(c)) => Ok(Some(c.id())),
         (None, None) => Ok(Some(user_id)),
-        (Some(owner), Some(c)) if owner == c.id => Ok(Some(c.id.as_str())),
+        (Some(owner), Some(c)) if owner == c.id() => Ok(Some(c.id())),
         (Some(_), Some(_)) => Ok(None),
         (Some(_), None) => Err(OAuthError::InvalidClient),
     }

@@ -195,12 +195,8 @@ impl std::fmt::Debug for RedisRateLimiter {
     }
 }
 
-#[expect(
-    clippy::needless_pass_by_value,
-    reason = "used as `map_err(unavailable)`, which passes by value"
-)]
 fn unavailable(err: redis::RedisError) -> StoreError {
-    StoreError::Redis(err.to_string())
+    StoreError::Redis(err)
 }
 
 fn lock_from_secs(secs: u64) -> LockState {

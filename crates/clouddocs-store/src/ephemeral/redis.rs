@@ -20,12 +20,8 @@ impl std::fmt::Debug for RedisDenylist {
     }
 }
 
-#[expect(
-    clippy::needless_pass_by_value,
-    reason = "used as `map_err(unavailable)`, which passes by value"
-)]
 fn unavailable(err: redis::RedisError) -> StoreError {
-    StoreError::Redis(err.to_string())
+    StoreError::Redis(err)
 }
 
 impl RedisDenylist {
