@@ -4,7 +4,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clouddocs_service::ServiceError;
-use clouddocs_service::tokens::OAuthError;
+use clouddocs_service::oauth::OAuthError;
 use serde_json::json;
 
 /// An [`OAuthError`] as an HTTP response

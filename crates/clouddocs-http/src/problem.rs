@@ -165,7 +165,9 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
-            ApiError::RequestTimeout => {
+            // The rest of the body was never read: the connection cannot carry another
+            // request, so the client is told not to reuse it.
+            ApiError::RequestTimeout | ApiError::PayloadTooLarge => {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             ApiError::Unavailable => {

@@ -15,9 +15,7 @@ impl Services {
         after: Option<&str>,
         limit: u32,
     ) -> Result<(Vec<User>, Option<String>), ServiceError> {
-        if !principal.is_platform_admin() {
-            return Err(ServiceError::Forbidden("platform admin only"));
-        }
+        self.platform_admin(principal, "user.list").await?;
         let mut conn = self.db.acquire().await?;
         let rows = users::list(&mut conn, after, i64::from(limit) + 1).await?;
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -33,15 +31,7 @@ impl Services {
         principal: &Principal,
         user_id: &str,
     ) -> Result<User, ServiceError> {
-        if !principal.is_platform_admin() {
-            self.audit(
-                Entry::denied("user.disable")
-                    .by(principal)
-                    .target(format!("user:{user_id}")),
-            )
-            .await?;
-            return Err(ServiceError::Forbidden("platform admin only"));
-        }
+        self.platform_admin(principal, "user.disable").await?;
         let mut tx = self.db.begin().await?;
         users::set_disabled(&mut tx, user_id, true, now_ms()).await?;
         sessions::delete_all_for_user(&mut tx, user_id, None).await?;

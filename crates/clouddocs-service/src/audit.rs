@@ -268,9 +268,18 @@ impl Services {
                     .map(|o| o.id)
                     .collect();
             if admin_of.is_empty() {
-                return Err(ServiceError::Forbidden(
-                    "the audit log is for platform and org admins",
-                ));
+                drop(conn);
+                let why = "the audit log is for platform and org admins";
+                let decision = clouddocs_authz::Decision::deny(why);
+                let refusal = crate::refusals::Refusal {
+                    action: "audit.list",
+                    target: None,
+                    org: None,
+                    decision: &decision,
+                };
+                return Err(self
+                    .refuse(principal, refusal, ServiceError::Forbidden(why))
+                    .await);
             }
             let wanted = filter.orgs.take();
             filter.orgs = Some(match wanted {

@@ -95,9 +95,17 @@ impl Services {
                         .ok_or(ServiceError::NotFound)?;
                     (user.id.clone(), user.platform_admin())
                 } else {
-                    return Err(ServiceError::Forbidden(
-                        "only platform admins may ask about another principal",
-                    ));
+                    let why = "only platform admins may ask about another principal";
+                    let decision = Decision::deny(why);
+                    let refusal = crate::refusals::Refusal {
+                        action: "authz.check",
+                        target: Some(format!("user:{}", p.id)),
+                        org: None,
+                        decision: &decision,
+                    };
+                    return Err(self
+                        .refuse(caller, refusal, ServiceError::Forbidden(why))
+                        .await);
                 }
             }
             Some(_) => {
@@ -174,10 +182,8 @@ impl Services {
     }
 
     /// The active policy set and schema extension. **Permissions**: platform admins.
-    pub fn policies(&self, caller: &Principal) -> Result<(String, String), ServiceError> {
-        if !caller.is_platform_admin() {
-            return Err(ServiceError::Forbidden("platform admin only"));
-        }
+    pub async fn policies(&self, caller: &Principal) -> Result<(String, String), ServiceError> {
+        self.platform_admin(caller, "policy.read").await?;
         Ok((self.policy.policies_text(), self.policy.schema_extension()))
     }
 
@@ -189,9 +195,7 @@ impl Services {
         policies_src: &str,
         schema_extension: &str,
     ) -> Result<(), PolicyUpdateError> {
-        if !caller.is_platform_admin() {
-            return Err(ServiceError::Forbidden("platform admin only").into());
-        }
+        self.platform_admin(caller, "policy.update").await?;
         // Validate first on a scratch engine so a failure never touches the active set.
         let scratch = clouddocs_authz::PolicyEngine::default_set()?;
         if let Err(err) = scratch.replace_with_schema(schema_extension, policies_src) {

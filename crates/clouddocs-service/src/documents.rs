@@ -7,7 +7,7 @@ use clouddocs_authz::scopes::scope_for;
 use clouddocs_authz::{Decision, DocAction, DocumentFacts, OrgRole};
 use clouddocs_domain::{Principal, Scope};
 use clouddocs_store::sql::documents::{self, DocumentRow, ListFilter, OrgReach, ReadableRow};
-use clouddocs_store::sql::{orgs, users};
+use clouddocs_store::sql::orgs;
 use clouddocs_store::{Conn, StoreError};
 use serde::Serialize;
 
@@ -125,20 +125,6 @@ pub(crate) async fn document_facts(
     })
 }
 
-/// The id of the user named by `user`: a user id, or an email address (anything with an
-/// `@`, normalized as at registration); `None` when there is no such user
-async fn resolve_user(conn: &mut Conn, user: &str) -> Result<Option<String>, ServiceError> {
-    if user.contains('@') {
-        let Ok(email) = clouddocs_domain::Email::parse(user) else {
-            return Ok(None);
-        };
-        return Ok(users::find_by_email(conn, email.as_str())
-            .await?
-            .map(|u| u.id));
-    }
-    Ok(users::find(conn, user).await?.map(|u| u.id))
-}
-
 impl Services {
     /// The policy decision for one action on one loaded document (policy AND scope)
     pub(crate) async fn decide_document(
@@ -156,7 +142,7 @@ impl Services {
 
     /// Opens the transaction of a change to document `id`: the caller must be able to read
     /// it (else `NotFound`) and be allowed `action` (else the denial is audited, `Denied`)
-    async fn authorized(
+    pub(crate) async fn authorized(
         &self,
         principal: &Principal,
         id: &str,
@@ -321,72 +307,6 @@ impl Services {
                 .by(principal)
                 .target(format!("document:{}", doc.id))
                 .org(&doc.org_id),
-        )
-        .await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(())
-    }
-
-    /// Shares a document with a user (inside or outside the org) as `viewer` or `editor`
-    pub async fn share_document(
-        &self,
-        principal: &Principal,
-        id: &str,
-        user: &str,
-        role: &str,
-    ) -> Result<(), ServiceError> {
-        if role != "viewer" && role != "editor" {
-            return Err(ValidationError::Field {
-                field: "role",
-                reason: "expected `viewer` or `editor`".to_owned(),
-            }
-            .into());
-        }
-        let (mut tx, doc) = self
-            .authorized(principal, id, DocAction::Share, "document.share")
-            .await?;
-        let Some(user_id) = resolve_user(&mut tx, user).await? else {
-            return Err(ServiceError::NotFound);
-        };
-        let user_id = user_id.as_str();
-        documents::upsert_share(&mut tx, &doc.id, user_id, role, now_ms()).await?;
-        record(
-            &mut tx,
-            Entry::success("document.share")
-                .by(principal)
-                .target(format!("document:{}", doc.id))
-                .org(&doc.org_id)
-                .detail(serde_json::json!({"user": user_id, "role": role})),
-        )
-        .await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(())
-    }
-
-    /// Withdraws a share
-    pub async fn unshare_document(
-        &self,
-        principal: &Principal,
-        id: &str,
-        user: &str,
-    ) -> Result<(), ServiceError> {
-        let (mut tx, doc) = self
-            .authorized(principal, id, DocAction::Share, "document.unshare")
-            .await?;
-        let Some(user_id) = resolve_user(&mut tx, user).await? else {
-            return Err(ServiceError::NotFound);
-        };
-        let user_id = user_id.as_str();
-        if !documents::delete_share(&mut tx, &doc.id, user_id).await? {
-            return Err(ServiceError::NotFound);
-        }
-        record(
-            &mut tx,
-            Entry::success("document.unshare")
-                .by(principal)
-                .target(format!("document:{}", doc.id))
-                .org(&doc.org_id)
-                .detail(serde_json::json!({"user": user_id})),
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;

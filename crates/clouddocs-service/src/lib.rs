@@ -14,7 +14,9 @@ mod error;
 pub mod oauth;
 mod orgs;
 mod refusals;
+mod registration;
 mod sessions;
+mod sharing;
 pub mod throttle;
 pub mod tokens;
 
@@ -22,6 +24,7 @@ pub use accounts::{LoginOutcome, NewAccount, User};
 pub use documents::{Document, DocumentPatch, DocumentQuery};
 pub use error::{ServiceError, ValidationError};
 pub use orgs::{Member, Org};
+pub use refusals::PlatformAdmin;
 pub use sessions::{SessionInfo, SessionKind, SessionView};
 
 use std::time::Duration;

@@ -9,6 +9,21 @@ use clouddocs_domain::{Principal, Scope};
 use crate::audit::Entry;
 use crate::{ServiceError, Services};
 
+/// Proof that the caller is a platform admin acting with the `admin` scope, handed out by
+/// [`Services::platform_admin`] (the way lldap hands out typed capabilities): a use case
+/// that takes one cannot be reached by anyone else
+#[derive(Debug, Clone, Copy)]
+pub struct PlatformAdmin<'a> {
+    principal: &'a Principal,
+}
+
+impl PlatformAdmin<'_> {
+    /// The admin
+    pub fn principal(&self) -> &Principal {
+        self.principal
+    }
+}
+
 /// What was refused, for the audit event
 #[derive(Debug)]
 pub(crate) struct Refusal<'a> {
@@ -50,6 +65,37 @@ impl Services {
             Ok(()) => answer,
             Err(err) => err,
         }
+    }
+
+    /// The platform-admin capability for `action`, or `Forbidden` with the denial audited:
+    /// a non-admin is refused by role, an admin's credential without the `admin` scope by
+    /// scope
+    pub async fn platform_admin<'a>(
+        &self,
+        principal: &'a Principal,
+        action: &str,
+    ) -> Result<PlatformAdmin<'a>, ServiceError> {
+        if principal.is_platform_admin() {
+            return Ok(PlatformAdmin { principal });
+        }
+        let decision = if principal.platform_admin {
+            missing_scope(Scope::Admin)
+        } else {
+            Decision::deny("platform admin only")
+        };
+        let refusal = Refusal {
+            action,
+            target: None,
+            org: None,
+            decision: &decision,
+        };
+        Err(self
+            .refuse(
+                principal,
+                refusal,
+                ServiceError::Forbidden("platform admin only"),
+            )
+            .await)
     }
 
     /// The route-level scope check: a credential without `needed` is refused with

@@ -4,7 +4,7 @@
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use clouddocs_service::tokens::OAuthError;
+use clouddocs_service::oauth::OAuthError;
 
 /// Client credentials as presented
 #[derive(Debug, Default)]

@@ -157,8 +157,9 @@ pub async fn get_audit_verify(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> ApiResult<Json<ChainReportResponse>> {
-    if !auth.principal.is_platform_admin() {
-        return Err(ApiError::Forbidden("platform admin only".to_owned()));
-    }
+    state
+        .svc
+        .platform_admin(&auth.principal, "audit.verify")
+        .await?;
     Ok(Json(state.svc.verify_audit_chain().await?.into()))
 }

@@ -127,7 +127,7 @@ pub async fn get_policies(
     auth: Authenticated,
 ) -> ApiResult<Json<PolicyDocument>> {
     auth.require(&state.svc, Scope::Admin).await?;
-    let (policies, schema) = state.svc.policies(&auth.principal)?;
+    let (policies, schema) = state.svc.policies(&auth.principal).await?;
     Ok(Json(PolicyDocument { policies, schema }))
 }
 

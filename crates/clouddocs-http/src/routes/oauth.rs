@@ -6,7 +6,8 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use clouddocs_service::tokens::{Client, Introspection, OAuthError, TokenResponse};
+use clouddocs_service::oauth::{OAuthError, TokenResponse};
+use clouddocs_service::tokens::{Client, Introspection};
 use serde::Deserialize;
 use serde_json::json;
 

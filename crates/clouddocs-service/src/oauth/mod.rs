@@ -1,17 +1,20 @@
-//! The OpenID Connect provider: the authorization endpoint's checks, consent and codes
-//! ([`authorize`]), the `authorization_code` grant ([`code_grant`]), ID tokens
-//! ([`id_token`]) and the userinfo endpoint ([`userinfo`]).
+//! The OAuth 2.0 / OpenID Connect provider: the authorization endpoint's checks, consent
+//! and codes ([`authorize`]), the token endpoint's grants, one file each
+//! ([`grant_types`]), their error ([`error`]), ID tokens ([`id_token`]) and the userinfo
+//! endpoint ([`userinfo`]).
 //!
 //! Only the code flow exists, with PKCE S256 mandatory for every client and the
 //! `redirect_uri` compared exactly against the registered ones.
 
 mod authorize;
-mod code_grant;
+mod error;
+pub(crate) mod grant_types;
 mod id_token;
 mod userinfo;
 
 pub use authorize::{AuthorizeError, AuthorizeParams, SessionGrant, ValidAuthorization};
-pub use code_grant::CodeTokenResponse;
+pub use error::OAuthError;
+pub use grant_types::{CodeTokenResponse, TokenResponse};
 pub use id_token::IdTokenClaims;
 
 /// ID-token algorithms a client may choose (`RS256` is the default)

@@ -124,14 +124,6 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> ServiceError {
     .into()
 }
 
-fn require_admin(principal: &Principal) -> Result<(), ServiceError> {
-    if principal.is_platform_admin() {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden("platform admin only"))
-    }
-}
-
 impl Services {
     /// Registers a client. **Permissions**: platform admins.
     pub async fn register_client(
@@ -139,7 +131,7 @@ impl Services {
         principal: &Principal,
         new: NewClient,
     ) -> Result<RegisteredClient, ServiceError> {
-        require_admin(principal)?;
+        self.platform_admin(principal, "client.create").await?;
         let name = new.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(invalid("name", "must be 1 to 100 characters"));
@@ -244,7 +236,7 @@ impl Services {
         &self,
         principal: &Principal,
     ) -> Result<Vec<ClientView>, ServiceError> {
-        require_admin(principal)?;
+        self.platform_admin(principal, "client.list").await?;
         let mut conn = self.db.acquire().await?;
         Ok(clients::list(&mut conn)
             .await?
@@ -255,7 +247,7 @@ impl Services {
 
     /// Deletes a client. **Permissions**: platform admins.
     pub async fn delete_client(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
-        require_admin(principal)?;
+        self.platform_admin(principal, "client.delete").await?;
         let mut tx = self.db.begin().await?;
         if !clients::delete(&mut tx, id).await? {
             return Err(ServiceError::NotFound);

@@ -15,7 +15,7 @@ use clouddocs_store::{Db, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{ServiceError, now_ms};
+use crate::{ServiceError, Services, now_ms};
 
 /// How often a node may reload keys because a token named an unknown `kid`
 const RELOAD_THROTTLE: Duration = Duration::from_secs(5);
@@ -286,4 +286,40 @@ async fn rotate(
     tx.commit().await.map_err(StoreError::from)?;
     tracing::info!(kid = %row.kid, alg = %row.alg, "signing key rotated in");
     Ok(row.kid)
+}
+
+impl Services {
+    /// The issuer and audience tokens are checked against
+    pub fn token_config(&self) -> &super::TokenConfig {
+        &self.tokens
+    }
+
+    /// The algorithm of the current signing key (`EdDSA`, `ES256`, …)
+    pub fn signing_algorithm(&self) -> &'static str {
+        self.keys.ring().current_alg().as_str()
+    }
+
+    /// The public JWKS document
+    pub fn jwks(&self) -> serde_json::Value {
+        self.keys.jwks()
+    }
+
+    /// Periodic upkeep: picks up keys rotated by other processes, purges expired denylist
+    /// rows and sessions
+    pub async fn housekeeping(&self) -> Result<(), ServiceError> {
+        self.keys.reload().await?;
+        self.reload_policies().await?;
+        let now = now_ms();
+        self.denylist.purge_expired(now).await?;
+        let mut conn = self.db.acquire().await?;
+        clouddocs_store::sql::sessions::delete_expired(&mut conn, now).await?;
+        // Used codes are kept a day past expiry so a late replay still revokes its tokens.
+        clouddocs_store::sql::oidc::purge_codes(&mut conn, now.saturating_sub(86_400_000)).await?;
+        Ok(())
+    }
+
+    /// Rotates the signing key (CLI `keys rotate`)
+    pub async fn rotate_signing_key(&self, actor: &str) -> Result<String, ServiceError> {
+        self.keys.rotate(actor).await
+    }
 }

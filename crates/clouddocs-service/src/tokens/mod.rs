@@ -2,17 +2,17 @@
 //! introspection, API keys and OAuth clients.
 
 mod api_keys;
+mod bearer;
 mod clients;
-mod grants;
 mod keys;
 mod revocation;
 mod verified;
 
 pub use api_keys::{ApiKeyView, KEY_PREFIX, NewApiKey};
+pub use bearer::BearerError;
 pub use clients::{Client, ClientView, GRANT_TYPES, NewClient, RegisteredClient};
-pub use grants::{OAuthError, TokenResponse};
 pub use keys::KeyManager;
-pub use revocation::{BearerError, Introspection};
+pub use revocation::Introspection;
 pub(crate) use verified::VerifiedTokens;
 
 use std::time::Duration;

@@ -1,15 +1,15 @@
 //! Revocation (RFC 7009), introspection (RFC 7662), refresh-family revocation through the
-//! denylist, and bearer authentication.
+//! denylist, and bearer sign-out.
 
 use crate::tokens::Client;
-use clouddocs_auth::jwt::JwtError;
 use clouddocs_auth::token;
-use clouddocs_domain::{AuthMethod, ClientId, Principal, Scopes, UserId};
+use clouddocs_domain::{AuthMethod, Principal};
 use clouddocs_store::sql::refresh;
 use serde::Serialize;
 
-use super::{AccessClaims, OAuthError, family_key, jti_key};
+use super::{AccessClaims, BearerError, family_key, jti_key};
 use crate::audit::Entry;
+use crate::oauth::OAuthError;
 use crate::{ServiceError, Services, millis, now_ms};
 
 /// RFC 7662 introspection answer
@@ -44,23 +44,6 @@ pub struct Introspection {
     /// Token id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
-}
-
-/// Why a bearer token was not accepted
-#[derive(Debug, thiserror::Error)]
-pub enum BearerError {
-    /// The JWT itself is invalid (signature, claims, size, header)
-    #[error(transparent)]
-    Invalid(#[from] JwtError),
-    /// The token, or the login it descends from, was revoked
-    #[error("token has been revoked")]
-    Revoked,
-    /// A `client_credentials` token: it names a client, not a user
-    #[error("client tokens cannot act as a user")]
-    NotAUser,
-    /// The denylist could not be checked; the token is refused (fail closed)
-    #[error("token cannot be checked right now")]
-    Unavailable(#[source] clouddocs_store::StoreError),
 }
 
 impl Services {
@@ -103,68 +86,6 @@ impl Services {
             self.denylist_family(&family).await?;
         }
         Ok(())
-    }
-
-    /// Verifies an access token (signature once, then from the verified-token cache; expiry
-    /// every time) and checks the denylist for the token and the login it descends from
-    pub(crate) async fn verify_live_access(
-        &self,
-        jwt: &str,
-    ) -> Result<std::sync::Arc<AccessClaims>, BearerError> {
-        let now = now_ms() / 1000;
-        let digest = super::verified::digest(jwt);
-        let claims = match self.verified.get(&digest, now) {
-            Some(claims) => claims,
-            None => {
-                let claims: std::sync::Arc<AccessClaims> =
-                    std::sync::Arc::new(self.keys.verify(jwt, &self.verify_options()).await?);
-                self.verified.insert(digest, claims.clone(), now);
-                claims
-            }
-        };
-        let jti = jti_key(&claims.jti);
-        let fam = claims
-            .sid
-            .as_deref()
-            .map(family_key)
-            .unwrap_or_else(|| jti.clone());
-        match self
-            .denylist
-            .any_revoked([&jti, &fam, &jti], now_ms())
-            .await
-        {
-            Ok(false) => Ok(claims),
-            Ok(true) => Err(BearerError::Revoked),
-            Err(err) => {
-                // Fail closed: a token that cannot be checked is not accepted.
-                tracing::error!(error = %err, "denylist unavailable");
-                Err(BearerError::Unavailable(err))
-            }
-        }
-    }
-
-    /// Verifies a bearer access token and checks the denylist
-    pub async fn authenticate_bearer(&self, jwt: &str) -> Result<Principal, BearerError> {
-        let claims = self.verify_live_access(jwt).await?;
-        if claims.client {
-            return Err(BearerError::NotAUser);
-        }
-        let user_id: UserId = claims
-            .sub
-            .parse()
-            .map_err(|_| BearerError::Invalid(JwtError::Malformed))?;
-        Ok(Principal {
-            user_id,
-            platform_admin: claims.roles.iter().any(|r| r == "platform_admin"),
-            method: AuthMethod::Bearer {
-                jti: claims.jti.clone(),
-                expires_at: claims.exp,
-                client_id: claims.client_id.clone().map(ClientId::new),
-                family_id: claims.sid.clone(),
-            },
-            scopes: Scopes::parse(&claims.scope)
-                .map_err(|_| BearerError::Invalid(JwtError::Malformed))?,
-        })
     }
 
     /// Denylists the presented access token until it expires (logout with a bearer token)

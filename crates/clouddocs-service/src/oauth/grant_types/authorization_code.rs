@@ -13,8 +13,10 @@ use clouddocs_store::sql::{oidc, users};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
+use super::{Replay, TokenResponse};
 use crate::audit::{Entry, record};
-use crate::tokens::{OAuthError, TokenResponse, user_scopes};
+use crate::oauth::OAuthError;
+use crate::tokens::user_scopes;
 use crate::{Services, millis, now_ms};
 
 /// The token answer of the code grant: the usual tokens plus the ID token
@@ -76,21 +78,16 @@ impl Services {
                     .await?
                     .and_then(|c| c.family_id)
             };
-            if let Some(family) = &family {
-                self.revoke_family(family, "authorization code reuse")
-                    .await?;
-            }
-            self.audit(
-                Entry::failure("oauth.code.reuse")
-                    .actor(&found.user_id)
-                    .target(format!("client:{}", client.id()))
-                    .detail(serde_json::json!({"family_revoked": family})),
-            )
-            .await?;
-            tracing::warn!(client_id = %client.id(), "authorization code reuse: tokens revoked");
-            return Err(OAuthError::InvalidGrant(
-                "authorization code was already used; the tokens issued from it are revoked",
-            ));
+            return Err(self
+                .revoke_on_reuse(Replay {
+                    reason: "authorization code reuse",
+                    family: family.as_deref(),
+                    action: "oauth.code.reuse",
+                    actor: &found.user_id,
+                    target: format!("client:{}", client.id()),
+                    answer: "authorization code was already used; the tokens issued from it are revoked",
+                })
+                .await);
         }
         // From here on the code is burnt whatever happens: a failed exchange commits the claim.
         let refusal = if found.expires_at <= now {

@@ -1,0 +1,40 @@
+//! `grant_type=password` (RFC 6749 §4.3), as FastAPI's `OAuth2PasswordRequestForm` sends it.
+
+use clouddocs_domain::Scopes;
+
+use super::{TokenResponse, narrow};
+use crate::oauth::OAuthError;
+use crate::tokens::{Client, user_scopes};
+use crate::{ServiceError, Services};
+
+impl Services {
+    /// `grant_type=password`
+    pub async fn password_grant(
+        &self,
+        username: &str,
+        password: &str,
+        scope: Option<&str>,
+        client: Option<&Client>,
+    ) -> Result<TokenResponse, OAuthError> {
+        if let Some(c) = client
+            && !c.allows_grant("password")
+        {
+            return Err(OAuthError::UnauthorizedClient);
+        }
+        let user = match self.check_password(username, password).await {
+            Ok(user) => user,
+            Err(ServiceError::InvalidCredentials) => {
+                return Err(OAuthError::InvalidGrant("invalid username or password"));
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let mut allowed = user_scopes(user.platform_admin());
+        if let Some(c) = client {
+            allowed = allowed.intersection(&Scopes::parse(&c.0.scopes).unwrap_or_default());
+        }
+        let scopes = narrow(scope, &allowed)?;
+        Ok(self
+            .issue_for_login(&user, &scopes, client.map(|c| c.id()))
+            .await?)
+    }
+}

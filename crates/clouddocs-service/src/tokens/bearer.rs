@@ -1,0 +1,89 @@
+//! Bearer authentication: an access JWT verified (signature once, then from the
+//! verified-token cache) and checked against the denylist, failing closed.
+
+use clouddocs_auth::jwt::JwtError;
+use clouddocs_domain::{AuthMethod, ClientId, Principal, Scopes, UserId};
+
+use super::{AccessClaims, family_key, jti_key};
+use crate::{Services, now_ms};
+
+/// Why a bearer token was not accepted
+#[derive(Debug, thiserror::Error)]
+pub enum BearerError {
+    /// The JWT itself is invalid (signature, claims, size, header)
+    #[error(transparent)]
+    Invalid(#[from] JwtError),
+    /// The token, or the login it descends from, was revoked
+    #[error("token has been revoked")]
+    Revoked,
+    /// A `client_credentials` token: it names a client, not a user
+    #[error("client tokens cannot act as a user")]
+    NotAUser,
+    /// The denylist could not be checked; the token is refused (fail closed)
+    #[error("token cannot be checked right now")]
+    Unavailable(#[source] clouddocs_store::StoreError),
+}
+
+impl Services {
+    /// Verifies an access token (signature once, then from the verified-token cache; expiry
+    /// every time) and checks the denylist for the token and the login it descends from
+    pub(crate) async fn verify_live_access(
+        &self,
+        jwt: &str,
+    ) -> Result<std::sync::Arc<AccessClaims>, BearerError> {
+        let now = now_ms() / 1000;
+        let digest = super::verified::digest(jwt);
+        let claims = match self.verified.get(&digest, now) {
+            Some(claims) => claims,
+            None => {
+                let claims: std::sync::Arc<AccessClaims> =
+                    std::sync::Arc::new(self.keys.verify(jwt, &self.verify_options()).await?);
+                self.verified.insert(digest, claims.clone(), now);
+                claims
+            }
+        };
+        let jti = jti_key(&claims.jti);
+        let fam = claims
+            .sid
+            .as_deref()
+            .map(family_key)
+            .unwrap_or_else(|| jti.clone());
+        match self
+            .denylist
+            .any_revoked([&jti, &fam, &jti], now_ms())
+            .await
+        {
+            Ok(false) => Ok(claims),
+            Ok(true) => Err(BearerError::Revoked),
+            Err(err) => {
+                // Fail closed: a token that cannot be checked is not accepted.
+                tracing::error!(error = %err, "denylist unavailable");
+                Err(BearerError::Unavailable(err))
+            }
+        }
+    }
+
+    /// Verifies a bearer access token and checks the denylist
+    pub async fn authenticate_bearer(&self, jwt: &str) -> Result<Principal, BearerError> {
+        let claims = self.verify_live_access(jwt).await?;
+        if claims.client {
+            return Err(BearerError::NotAUser);
+        }
+        let user_id: UserId = claims
+            .sub
+            .parse()
+            .map_err(|_| BearerError::Invalid(JwtError::Malformed))?;
+        Ok(Principal {
+            user_id,
+            platform_admin: claims.roles.iter().any(|r| r == "platform_admin"),
+            method: AuthMethod::Bearer {
+                jti: claims.jti.clone(),
+                expires_at: claims.exp,
+                client_id: claims.client_id.clone().map(ClientId::new),
+                family_id: claims.sid.clone(),
+            },
+            scopes: Scopes::parse(&claims.scope)
+                .map_err(|_| BearerError::Invalid(JwtError::Malformed))?,
+        })
+    }
+}
