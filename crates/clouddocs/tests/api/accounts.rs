@@ -1,9 +1,10 @@
 //! Registration, login, profile.
 
-use clouddocs_testkit::{PASSWORD, TestApp, both_backends};
+use clouddocs_testkit::{PASSWORD, TestApp, backends};
 use serde_json::{Value, json};
 
-both_backends!(
+backends!(
+    [sqlite, postgres],
     registering_returns_the_user_without_any_hash,
     registering_a_taken_email_or_a_lookalike_reveals_nothing_and_changes_nothing,
     display_names_with_bidi_overrides_or_zero_width_characters_are_422,

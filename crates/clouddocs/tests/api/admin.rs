@@ -1,9 +1,10 @@
 //! Platform administration.
 
-use clouddocs_testkit::{TestApp, both_backends};
+use clouddocs_testkit::{TestApp, backends};
 use serde_json::Value;
 
-both_backends!(
+backends!(
+    [sqlite, postgres],
     only_platform_admins_list_users_and_pages_have_cursors,
     disabling_a_user_ends_their_sessions_and_blocks_login,
 );

@@ -2,10 +2,11 @@
 //! detection (HTTP and CLI), and a linear chain under concurrent writers.
 
 use clouddocs_service::audit::Entry;
-use clouddocs_testkit::{Backend, PASSWORD, TestApp, both_backends};
+use clouddocs_testkit::{Backend, PASSWORD, TestApp, backends};
 use serde_json::{Value, json};
 
-both_backends!(
+backends!(
+    [sqlite, postgres],
     a_scripted_scenario_leaves_each_expected_event_with_actor_and_outcome,
     org_admins_see_their_orgs_events_and_plain_users_see_none,
     changing_one_row_makes_verification_name_that_event,

@@ -2,10 +2,11 @@
 //! about others, no existence leak, policy administration through `/admin/policies`, and a
 //! foreign application's policy pack decided over HTTP.
 
-use clouddocs_testkit::{TestApp, both_backends};
+use clouddocs_testkit::{TestApp, backends};
 use serde_json::{Value, json};
 
-both_backends!(
+backends!(
+    [sqlite, postgres],
     a_caller_asks_about_itself_and_only_a_platform_admin_about_others,
     a_missing_and_a_hidden_document_get_identical_answers,
     policy_updates_are_validated_take_effect_and_are_admin_only,

@@ -1,10 +1,11 @@
 //! Broken object-level authorization and mass assignment: an outsider probing another org's
 //! document ids learns nothing, and the server never takes ownership fields from a body.
 
-use clouddocs_testkit::{TestApp, both_backends};
+use clouddocs_testkit::{TestApp, backends};
 use serde_json::{Value, json};
 
-both_backends!(
+backends!(
+    [sqlite, postgres],
     an_outsider_probing_another_orgs_ids_gets_the_missing_id_answer_byte_for_byte,
     extra_ownership_fields_are_rejected_and_change_nothing
 );

@@ -1,10 +1,11 @@
 //! Input bounds (issue 11, item 1): nothing a caller sends reaches a recursive path
 //! unbounded, and a panic answers 500 problem+json without taking the server down.
 
-use clouddocs_testkit::{TestApp, both_backends};
+use clouddocs_testkit::{TestApp, backends};
 use serde_json::{Value, json};
 
-both_backends!(
+backends!(
+    [sqlite, postgres],
     a_deep_entity_chain_is_refused_with_the_bound_named,
     too_many_entities_or_attribute_bytes_are_refused,
     deeply_nested_json_bodies_are_refused,

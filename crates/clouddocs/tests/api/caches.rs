@@ -2,10 +2,11 @@
 //! denylist follow every write at once, and batched audit events form one gapless chain.
 
 use clouddocs_http::rate_limit::Limit;
-use clouddocs_testkit::{Backend, TestApp, all_backends};
+use clouddocs_testkit::{Backend, TestApp, backends};
 use serde_json::{Value, json};
 
-all_backends!(
+backends!(
+    [sqlite, postgres, postgres_redis],
     a_cached_profile_follows_every_change,
     a_deleted_client_is_refused_at_once,
     a_revoked_token_is_refused_at_once_after_being_accepted,

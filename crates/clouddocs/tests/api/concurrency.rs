@@ -2,10 +2,11 @@
 
 use std::time::{Duration, Instant};
 
-use clouddocs_testkit::{TestApp, both_backends};
+use clouddocs_testkit::{TestApp, backends};
 use serde_json::{Value, json};
 
-both_backends!(
+backends!(
+    [sqlite, postgres],
     sixteen_parallel_clients_create_and_share_without_a_failure,
     a_database_outage_answers_503_with_retry_after,
 );

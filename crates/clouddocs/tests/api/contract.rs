@@ -1,10 +1,11 @@
 //! The API contract as clients read it: the OpenAPI document, answer shapes, ambiguous
 //! credentials, list parameters, readiness and where a browser lands after signing in.
 
-use clouddocs_testkit::{TestApp, both_backends};
+use clouddocs_testkit::{TestApp, backends};
 use serde_json::{Value, json};
 
-both_backends!(
+backends!(
+    [sqlite, postgres],
     an_api_key_answer_names_each_field_once,
     two_credentials_in_headers_are_a_400,
     a_token_whose_account_is_gone_is_a_401,

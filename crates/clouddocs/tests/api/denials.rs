@@ -2,10 +2,11 @@
 //! missing scope and no permitting policy, on every path that can refuse.
 
 use clouddocs_service::DocumentPatch;
-use clouddocs_testkit::{TestApp, both_backends};
+use clouddocs_testkit::{TestApp, backends};
 use serde_json::{Value, json};
 
-both_backends!(
+backends!(
+    [sqlite, postgres],
     a_route_level_scope_denial_is_audited_with_the_missing_scope,
     a_service_level_scope_denial_names_no_permitting_policy,
     a_refused_membership_change_is_audited_with_its_reasons,

@@ -1,9 +1,10 @@
 //! Organizations, documents and sharing through the policy engine.
 
-use clouddocs_testkit::{TestApp, both_backends};
+use clouddocs_testkit::{TestApp, backends};
 use serde_json::{Value, json};
 
-both_backends!(
+backends!(
+    [sqlite, postgres],
     a_document_lifecycle_follows_the_policy_table_basics,
     a_document_is_shared_and_unshared_by_email,
 );

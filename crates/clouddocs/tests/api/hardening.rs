@@ -1,15 +1,19 @@
 //! Limits, headers, operations endpoints and bad input: always a clear 4xx, never a 5xx.
 
-use clouddocs_testkit::{Backend, TestApp, all_backends, both_backends};
+use clouddocs_testkit::{Backend, TestApp, backends};
 use serde_json::Value;
 
-both_backends!(
+backends!(
+    [sqlite, postgres],
     bad_bodies_are_clear_4xx_problems,
     oversized_bodies_and_headers_are_refused,
     security_headers_are_on_every_response,
 );
 
-all_backends!(health_readiness_metrics_and_openapi_answer);
+backends!(
+    [sqlite, postgres, postgres_redis],
+    health_readiness_metrics_and_openapi_answer
+);
 
 async fn bad_bodies_are_clear_4xx_problems(app: TestApp) {
     let client = app.browser();

@@ -14,13 +14,14 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use clouddocs_auth::jwt::MasterKey;
 use clouddocs_http::startup::ServerSettings;
-use clouddocs_testkit::{PASSWORD, TestApp, both_backends};
+use clouddocs_testkit::{PASSWORD, TestApp, backends};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
-both_backends!(
+backends!(
+    [sqlite, postgres],
     every_forged_or_malformed_bearer_token_is_refused_with_a_401_challenge,
     tokens_signed_with_the_server_key_but_with_bad_claims_or_headers_are_refused,
     tokens_from_another_clouddocs_instance_are_refused_whatever_their_header_claims,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use clouddocs_testkit::{Backend, PASSWORD, TestApp, both_backends};
+use clouddocs_testkit::{Backend, PASSWORD, TestApp, backends};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
     CoreUserInfoClaims,
@@ -15,7 +15,8 @@ use openidconnect::{
 };
 use serde_json::{Value, json};
 
-both_backends!(
+backends!(
+    [sqlite, postgres],
     the_openidconnect_crate_runs_the_whole_code_flow_and_verifies_the_id_token,
     a_first_party_client_skips_consent_and_may_get_eddsa_id_tokens,
     discovery_lists_every_endpoint_and_capability,

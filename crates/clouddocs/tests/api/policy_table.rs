@@ -1,10 +1,13 @@
 //! Every cell of the document policy table, over HTTP with real users: eight relations ×
 //! published/unpublished × read/update/delete/share, and `/authz/check` agreeing with it.
 
-use clouddocs_testkit::{TestApp, both_backends};
+use clouddocs_testkit::{TestApp, backends};
 use serde_json::{Value, json};
 
-both_backends!(every_cell_of_the_policy_table_answers_as_specified_over_http);
+backends!(
+    [sqlite, postgres],
+    every_cell_of_the_policy_table_answers_as_specified_over_http
+);
 
 /// How the caller relates to the document
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,38 +5,13 @@ use std::time::Duration;
 
 use clouddocs_http::rate_limit::{Limit, TrustedProxies};
 use clouddocs_http::startup::ServerSettings;
-use clouddocs_testkit::{Backend, PASSWORD, TestApp};
+use clouddocs_testkit::{Backend, PASSWORD, TestApp, backends};
 use serde_json::{Value, json};
 
 const WRONG: &str = "wrong-violet-staple-00";
 const HOUR: u32 = 3600;
 
-/// Runs `scenario(backend)` as one test per backend: in-process counters on SQLite and
-/// PostgreSQL, Redis counters on PostgreSQL + Redis
-macro_rules! every_limiter {
-    ($($scenario:ident),+ $(,)?) => {
-        $(
-            mod $scenario {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    super::$scenario(clouddocs_testkit::Backend::Sqlite).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    super::$scenario(clouddocs_testkit::Backend::Postgres).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres_redis() {
-                    super::$scenario(clouddocs_testkit::Backend::PostgresRedis).await;
-                }
-            }
-        )+
-    };
-}
-
-every_limiter!(
+backends!(with_backend [sqlite, postgres, postgres_redis],
     successful_sign_ins_never_spend_the_account_or_address_buckets,
     successful_token_requests_never_spend_the_address_bucket_but_failures_do,
     successful_client_credentials_are_bounded_per_client,

@@ -1,9 +1,10 @@
 //! Cookie sessions: CSRF, logout, password change, devices.
 
-use clouddocs_testkit::{PASSWORD, TestApp, both_backends};
+use clouddocs_testkit::{PASSWORD, TestApp, backends};
 use serde_json::{Value, json};
 
-both_backends!(
+backends!(
+    [sqlite, postgres],
     cookie_authenticated_patch_without_csrf_token_is_403,
     after_logout_the_cookie_is_useless,
     password_change_ends_the_other_sessions,

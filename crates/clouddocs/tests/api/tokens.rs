@@ -1,15 +1,17 @@
 //! Bearer tokens, API keys, scopes, client credentials, introspection, revocation.
 
-use clouddocs_testkit::{PASSWORD, TestApp, all_backends, both_backends};
+use clouddocs_testkit::{PASSWORD, TestApp, backends};
 use serde_json::{Value, json};
 
-all_backends!(
+backends!(
+    [sqlite, postgres, postgres_redis],
     a_password_grant_token_authenticates_and_logout_revokes_it,
     password_change_and_disable_revoke_every_token_and_key,
     api_keys_are_shown_once_stored_hashed_scoped_and_revocable,
 );
 
-both_backends!(
+backends!(
+    [sqlite, postgres],
     token_answers_follow_rfc_6749,
     scopes_narrow_what_a_token_may_do,
     client_credentials_and_introspection_work_for_confidential_clients,
