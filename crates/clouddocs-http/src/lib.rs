@@ -129,6 +129,7 @@ pub fn app(state: AppState) -> Router {
                         .unwrap_or_default();
                     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
                 }))
+                .layer(axum::middleware::from_fn(middleware::failures::log_failures))
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(axum::middleware::from_fn(middleware::request_meta::scope))
                 .layer(axum::middleware::from_fn_with_state(

@@ -50,10 +50,7 @@ impl IntoResponse for OAuthResponseError {
         };
         let description = match &err {
             OAuthError::Server(cause) if retry_after.is_some() => cause.to_string(),
-            OAuthError::Server(cause) => {
-                tracing::error!(error = ?cause, "token endpoint failed");
-                "the server could not complete the request".to_owned()
-            }
+            OAuthError::Server(_) => "the server could not complete the request".to_owned(),
             other => other.to_string(),
         };
         let mut response = (
@@ -70,6 +67,13 @@ impl IntoResponse for OAuthResponseError {
             })),
         )
             .into_response();
+        if let OAuthError::Server(cause) = &err
+            && retry_after.is_none()
+        {
+            response
+                .extensions_mut()
+                .insert(crate::problem::FailureCause(format!("{cause:?}")));
+        }
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use clouddocs_service::ServiceError;
+use clouddocs_service::{ServiceError, ValidationError};
 use serde::Serialize;
 
 /// The realm in every `WWW-Authenticate` challenge
@@ -53,6 +53,14 @@ pub enum ApiError {
     /// Well-formed but unacceptable input (422)
     #[error("{0}")]
     Unprocessable(String),
+    /// One field's value is unacceptable (422, with `field` in the problem)
+    #[error("{detail}")]
+    Invalid {
+        /// The request field
+        field: &'static str,
+        /// Why its value was refused
+        detail: String,
+    },
     /// Rate limited (429)
     #[error("too many requests, retry later")]
     TooManyRequests {
@@ -62,10 +70,19 @@ pub enum ApiError {
     /// A dependency is down (503)
     #[error("service temporarily unavailable")]
     Unavailable,
+    /// A dependency is down (503), with the cause to log
+    #[error("service temporarily unavailable")]
+    Outage(#[source] anyhow::Error),
     /// A bug or unexpected failure (500); the cause is logged, never shown
     #[error("internal server error")]
     Internal(#[source] anyhow::Error),
 }
+
+/// The cause of a 500 or 503, carried on the response for the one place that logs it
+/// (`middleware::failures`), inside the request's span, so it is logged once with the
+/// request id and never sent to the client
+#[derive(Debug, Clone)]
+pub struct FailureCause(pub String);
 
 /// The `Retry-After` of every 503: a dependency that is down is worth retrying shortly
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
@@ -77,6 +94,9 @@ struct Problem<'a> {
     title: &'a str,
     status: u16,
     detail: String,
+    /// The request field a 422 concerns, when it is one field
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
 }
 
 impl ApiError {
@@ -92,9 +112,11 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unprocessable(_) | ApiError::Invalid { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Outage(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -113,9 +135,13 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => {
                 "https://clouddocs.dev/problems/unsupported-media-type"
             }
-            ApiError::Unprocessable(_) => "https://clouddocs.dev/problems/validation",
+            ApiError::Unprocessable(_) | ApiError::Invalid { .. } => {
+                "https://clouddocs.dev/problems/validation"
+            }
             ApiError::TooManyRequests { .. } => "https://clouddocs.dev/problems/rate-limited",
-            ApiError::Unavailable => "https://clouddocs.dev/problems/unavailable",
+            ApiError::Unavailable | ApiError::Outage(_) => {
+                "https://clouddocs.dev/problems/unavailable"
+            }
             ApiError::Internal(_) => "https://clouddocs.dev/problems/internal",
         }
     }
@@ -124,14 +150,21 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(error = ?cause, "request failed unexpectedly");
-        }
+        let cause = match &self {
+            ApiError::Internal(cause) | ApiError::Outage(cause) => {
+                Some(FailureCause(format!("{cause:?}")))
+            }
+            _ => None,
+        };
         let problem = Problem {
             kind: self.kind(),
             title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
             detail: self.to_string(),
+            field: match &self {
+                ApiError::Invalid { field, .. } => Some(field),
+                _ => None,
+            },
         };
         let mut response = (status, Json(problem)).into_response();
         let headers = response.headers_mut();
@@ -170,7 +203,7 @@ impl IntoResponse for ApiError {
             ApiError::RequestTimeout | ApiError::PayloadTooLarge => {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
-            ApiError::Unavailable => {
+            ApiError::Unavailable | ApiError::Outage(_) => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
@@ -178,14 +211,36 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
+        if let Some(cause) = cause {
+            response.extensions_mut().insert(cause);
+        }
         response
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(v: ValidationError) -> Self {
+        ApiError::Invalid {
+            field: v.field(),
+            detail: v.to_string(),
+        }
+    }
+}
+
+impl ApiError {
+    /// A 422 about `field`, for an error of parsing that field's value
+    pub fn invalid(field: &'static str, err: impl Into<ValidationError>) -> Self {
+        ApiError::Invalid {
+            field,
+            detail: err.into().to_string(),
+        }
     }
 }
 
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         match err {
-            ServiceError::Validation(v) => ApiError::Unprocessable(v.to_string()),
+            ServiceError::Validation(v) => v.into(),
             ServiceError::EmailTaken => ApiError::Conflict(err.to_string()),
             ServiceError::InvalidCredentials => ApiError::Unauthenticated {
                 detail: "invalid email or password",
@@ -210,13 +265,9 @@ impl From<ServiceError> for ApiError {
                 detail: "the account of this credential no longer exists, sign in again",
                 invalid_token: true,
             },
-            ServiceError::Unavailable(cause) => {
-                tracing::error!(error = ?cause, "a dependency is unavailable");
-                ApiError::Unavailable
-            }
-            ServiceError::AuditWriter { outage: true, .. } => {
-                tracing::error!(error = %err, "audit log unavailable");
-                ApiError::Unavailable
+            ServiceError::Unavailable(cause) => ApiError::Outage(anyhow::Error::new(cause)),
+            err @ ServiceError::AuditWriter { outage: true, .. } => {
+                ApiError::Outage(anyhow::Error::new(err))
             }
             err @ (ServiceError::Store(_) | ServiceError::AuditWriter { .. }) => {
                 ApiError::Internal(anyhow::Error::new(err))

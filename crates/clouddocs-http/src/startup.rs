@@ -43,7 +43,7 @@ impl ServerSettings {
             http: HttpSettings::default(),
             service: ServiceConfig::default(),
             tokens: TokenConfig::new("http://127.0.0.1:8080"),
-            secret: SecretString::from("clouddocs-development-secret-do-not-use-in-production"),
+            secret: SecretString::from(clouddocs_service::bootstrap::DEV_SECRET),
             redis_url: None,
         }
     }

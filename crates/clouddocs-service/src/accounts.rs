@@ -3,8 +3,8 @@
 use clouddocs_auth::password::Verification;
 use clouddocs_auth::token;
 use clouddocs_domain::{DisplayName, Email, Password, Principal, check_strength};
+use clouddocs_store::sql::users::UserRow;
 use clouddocs_store::sql::{sessions, users};
-use clouddocs_store::{StoreError, sql::users::UserRow};
 use serde::Serialize;
 
 use crate::audit::{Entry, record};
@@ -189,7 +189,7 @@ impl Services {
                 .target(format!("session:{}", session.id)),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         tracing::info!(user_id = %row.id, session_id = %session.id, "login succeeded");
         Ok(LoginOutcome {
             user: User::from(&row),
@@ -241,7 +241,7 @@ impl Services {
         let row = users::find(&mut tx, &id)
             .await?
             .ok_or(ServiceError::AccountGone)?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         self.user_changed(&id);
         Ok(User::from(&row))
     }
@@ -292,7 +292,7 @@ impl Services {
                 .detail(serde_json::json!({"sessions_ended": ended})),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         self.user_changed(&id);
         self.revoke_user_tokens(&id, "password changed").await?;
         tracing::info!(user_id = %id, sessions_ended = ended, "password changed");

@@ -1,7 +1,6 @@
 //! Platform administration of users.
 
 use clouddocs_domain::Principal;
-use clouddocs_store::StoreError;
 use clouddocs_store::sql::{api_keys, sessions, users};
 
 use crate::audit::{Entry, record};
@@ -46,7 +45,7 @@ impl Services {
         let row = users::find(&mut tx, user_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         self.user_changed(user_id);
         self.revoke_user_tokens(user_id, "account disabled").await?;
         tracing::info!(target_user = %user_id, "user disabled");

@@ -2,7 +2,6 @@
 
 use clouddocs_authz::{AuthzError, CustomCheck, Decision, DocAction, EntityRef, PrincipalFacts};
 use clouddocs_domain::{Principal, UserId};
-use clouddocs_store::StoreError;
 use clouddocs_store::sql::policies::{self, PolicySetRow};
 use clouddocs_store::sql::{documents, users};
 
@@ -225,9 +224,7 @@ impl Services {
         policies::insert(&mut tx, &row, Some(&caller.user_id.to_string()), now_ms())
             .await
             .map_err(ServiceError::from)?;
-        tx.commit()
-            .await
-            .map_err(|e| ServiceError::from(StoreError::from(e)))?;
+        tx.commit().await.map_err(ServiceError::from)?;
         self.policy
             .replace_with_schema(schema_extension, policies_src)?;
         tracing::info!(policy_set = %row.id, "policy set replaced");

@@ -35,6 +35,10 @@ pub struct OpenSettings {
     pub rate_limits: RateLimitSettings,
 }
 
+/// The secret of `--dev` and of test servers: publicly known, so a deployment that uses it
+/// is refused outside `--dev`
+pub const DEV_SECRET: &str = "clouddocs-development-secret-do-not-use-in-production";
+
 /// A good pool size for `database_url`: SQLite has one writer and runs each connection on
 /// a thread of its own, so more than two connections per core only add threads, page
 /// caches and memory; PostgreSQL gets 16

@@ -6,9 +6,9 @@ use clouddocs_authz::PrincipalFacts;
 use clouddocs_authz::scopes::scope_for;
 use clouddocs_authz::{Decision, DocAction, DocumentFacts, OrgRole};
 use clouddocs_domain::{Principal, Scope};
+use clouddocs_store::Conn;
 use clouddocs_store::sql::documents::{self, DocumentRow, ListFilter, OrgReach, ReadableRow};
 use clouddocs_store::sql::orgs;
-use clouddocs_store::{Conn, StoreError};
 use serde::Serialize;
 
 use crate::audit::{Entry, record};
@@ -239,7 +239,7 @@ impl Services {
                 .org(&row.org_id),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(Document::from(&row))
     }
 
@@ -286,7 +286,7 @@ impl Services {
                 .org(&doc.org_id),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         doc.updated_at = now;
         Ok(Document::from(&doc))
     }
@@ -309,7 +309,7 @@ impl Services {
                 .org(&doc.org_id),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(())
     }
 

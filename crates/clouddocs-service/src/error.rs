@@ -28,6 +28,19 @@ pub enum ValidationError {
     },
 }
 
+impl ValidationError {
+    /// The request field the refusal concerns
+    pub fn field(&self) -> &'static str {
+        match self {
+            ValidationError::Email(_) => "email",
+            ValidationError::Password(_) => "password",
+            ValidationError::DisplayName(_) => "display_name",
+            ValidationError::Scope(_) => "scope",
+            ValidationError::Field { field, .. } => field,
+        }
+    }
+}
+
 /// Why a use case did not complete
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

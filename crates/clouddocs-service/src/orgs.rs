@@ -160,7 +160,7 @@ impl Services {
                 .org(&org.id),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(Org {
             id: org_id,
             name: org.name,
@@ -278,7 +278,7 @@ impl Services {
                 .detail(serde_json::json!({"role": role.as_str(), "previous": current})),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(Member {
             user_id: stored_id(&user.id, "user id")?,
             email: user.email,
@@ -315,7 +315,7 @@ impl Services {
                 .org(org_id),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -88,7 +88,7 @@ impl Services {
                 .detail(serde_json::json!({"platform_admin": platform_admin})),
         };
         record(&mut tx, entry.target(format!("user:{}", row.id))).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         tracing::info!(user_id = %row.id, "account registered");
         Ok(User::from(&row))
     }

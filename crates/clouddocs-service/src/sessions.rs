@@ -123,14 +123,10 @@ impl Services {
                     .target(format!("session:{session_id}")),
             )
             .await?;
-            tx.commit()
-                .await
-                .map_err(clouddocs_store::StoreError::from)?;
+            tx.commit().await?;
             return Ok(());
         }
-        tx.rollback()
-            .await
-            .map_err(clouddocs_store::StoreError::from)?;
+        tx.rollback().await?;
         let live = {
             let mut conn = self.db.acquire().await?;
             refresh::is_live_for_user(&mut conn, &user_id, session_id, now_ms()).await?

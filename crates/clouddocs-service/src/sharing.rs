@@ -3,8 +3,8 @@
 
 use clouddocs_authz::DocAction;
 use clouddocs_domain::{Principal, ShareRole};
+use clouddocs_store::Conn;
 use clouddocs_store::sql::{documents, users};
-use clouddocs_store::{Conn, StoreError};
 
 use crate::audit::{Entry, record};
 use crate::{ServiceError, Services, ValidationError, now_ms};
@@ -53,7 +53,7 @@ impl Services {
                 .detail(serde_json::json!({"user": user_id, "role": role})),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -83,7 +83,7 @@ impl Services {
                 .detail(serde_json::json!({"user": user_id})),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(())
     }
 }

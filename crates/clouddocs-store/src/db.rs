@@ -8,8 +8,34 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 use crate::StoreError;
 
-/// A transaction; query functions take `&mut *tx`
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A write transaction (`BEGIN IMMEDIATE` on SQLite); query functions take `&mut tx`, and
+/// `commit` answers a `StoreError` like every other storage call
+pub struct Tx(sqlx::Transaction<'static, sqlx::Any>);
+
+impl Tx {
+    /// Commits the transaction
+    pub async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.0.commit().await?)
+    }
+
+    /// Rolls the transaction back (dropping it does too, without waiting)
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        Ok(self.0.rollback().await?)
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.0
+    }
+}
 
 /// Which SQL database backs the store
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +61,10 @@ impl Backend {
     }
 }
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+/// One schema for both backends: every migration is written in the SQL that SQLite and
+/// PostgreSQL share (`TEXT`, `BIGINT`, no backend-specific types), so there is one
+/// directory until a migration needs to differ
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
 /// The SQL database: a pool and the backend it talks to
 #[derive(Clone)]
@@ -89,11 +117,7 @@ impl Db {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&self.pool).await.map_err(|e| match e {
+        MIGRATIONS.run(&self.pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(inner) => StoreError::from(inner),
             other => StoreError::Migrate(other),
         })
@@ -126,7 +150,7 @@ impl Db {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(tx)
+        Ok(Tx(tx))
     }
 
     /// Acquires one connection

@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use clouddocs_auth::jwt::SigningAlgorithm;
 use clouddocs_http::rate_limit::{Limit, RateLimitSettings, TrustedProxies};
 use clouddocs_http::tls::TlsFiles;
+use clouddocs_service::bootstrap::DEV_SECRET;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -74,8 +75,6 @@ pub(crate) struct Config {
     pub(crate) jwt_alg: SigningAlgorithm,
 }
 
-const DEV_SECRET: &str = "clouddocs-development-secret-do-not-use-in-production";
-
 fn read_file_config(path: Option<&Path>) -> anyhow::Result<FileConfig> {
     let (path, required) = match path {
         Some(p) => (p.to_path_buf(), true),
@@ -135,7 +134,10 @@ pub(crate) fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Re
         ),
         // A single node on SQLite keeps a generated secret next to its database, as it
         // keeps its generated signing keys; nodes sharing PostgreSQL must be given one.
-        (None, None) if database_url.starts_with("sqlite:") => {
+        (None, None)
+            if clouddocs_store::Backend::from_url(&database_url).ok()
+                == Some(clouddocs_store::Backend::Sqlite) =>
+        {
             check_secret_origin(&data_dir, dev)?;
             if dev {
                 None

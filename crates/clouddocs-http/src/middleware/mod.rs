@@ -1,6 +1,7 @@
 //! Cross-cutting request handling: limits, security headers, metrics.
 
 pub mod cors;
+pub mod failures;
 pub mod limits;
 pub mod metrics;
 pub mod request_meta;

@@ -24,7 +24,8 @@ pub fn router() -> Router<AppState> {
 }
 
 fn validation(err: impl Into<ValidationError>) -> ApiError {
-    ApiError::Unprocessable(err.into().to_string())
+    let refused: ValidationError = err.into();
+    ApiError::from(refused)
 }
 
 /// Create an account.

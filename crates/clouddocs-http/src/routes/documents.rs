@@ -145,9 +145,10 @@ pub async fn post_document(
 
 /// Documents the caller may read, newest first.
 ///
-/// **Permissions**: any authenticated caller; `documents:read` (without it the list is empty).
+/// **Permissions**: any authenticated caller with `documents:read` (without it, 403
+/// `insufficient_scope`).
 #[utoipa::path(get, path = "/documents", tag = "documents", params(DocumentListQuery),
-    responses((status = 200, body = Page<DocumentResponse>), (status = 401, description = "Not authenticated")))]
+    responses((status = 200, body = Page<DocumentResponse>), (status = 400, description = "Malformed cursor"), (status = 401, description = "Not authenticated"), (status = 403, description = "Scope `documents:read` missing"), (status = 422, description = "`limit` out of range or control characters in `q`")))]
 pub async fn get_documents(
     State(state): State<AppState>,
     auth: Authenticated,

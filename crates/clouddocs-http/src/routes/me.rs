@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use clouddocs_domain::{DisplayName, Password, Scope};
-use clouddocs_service::ValidationError;
 
 use crate::dto::Page;
 use crate::dto::{ChangePasswordRequest, SessionResponse, UpdateMeRequest, UserResponse};
@@ -51,8 +50,8 @@ pub async fn patch_me(
     ApiJson(body): ApiJson<UpdateMeRequest>,
 ) -> ApiResult<Json<UserResponse>> {
     auth.require(&state.svc, Scope::Profile).await?;
-    let name = DisplayName::parse(&body.display_name)
-        .map_err(|e| ApiError::Unprocessable(ValidationError::from(e).to_string()))?;
+    let name =
+        DisplayName::parse(&body.display_name).map_err(|e| ApiError::invalid("display_name", e))?;
     Ok(Json(
         state
             .svc
@@ -78,8 +77,8 @@ pub async fn post_password(
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
     auth.require(&state.svc, Scope::Profile).await?;
-    let new = Password::parse(&body.new_password)
-        .map_err(|e| ApiError::Unprocessable(ValidationError::from(e).to_string()))?;
+    let new =
+        Password::parse(&body.new_password).map_err(|e| ApiError::invalid("new_password", e))?;
     state
         .svc
         .change_password(

@@ -354,7 +354,7 @@ impl Services {
                 .detail(serde_json::json!({"scope": scopes.to_string()})),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         let issuer = self.tokens.issuer.trim_end_matches('/').to_owned();
         let mut pairs = vec![("code", code.as_str())];
         if let Some(state) = &request.state {

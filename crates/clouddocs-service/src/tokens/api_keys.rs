@@ -126,9 +126,7 @@ impl Services {
                 .detail(serde_json::json!({"name": row.name, "scopes": row.scopes, "prefix": row.prefix})),
         )
         .await?;
-        tx.commit()
-            .await
-            .map_err(clouddocs_store::StoreError::from)?;
+        tx.commit().await?;
         tracing::info!(user_id = %row.user_id, key_id = %row.id, "api key created");
         Ok(NewApiKey {
             key,
@@ -163,9 +161,7 @@ impl Services {
                 .target(format!("api_key:{id}")),
         )
         .await?;
-        tx.commit()
-            .await
-            .map_err(clouddocs_store::StoreError::from)?;
+        tx.commit().await?;
         tracing::info!(key_id = %id, "api key revoked");
         Ok(())
     }

@@ -220,9 +220,7 @@ impl Services {
                 .target(format!("client:{id}")),
         )
         .await?;
-        tx.commit()
-            .await
-            .map_err(clouddocs_store::StoreError::from)?;
+        tx.commit().await?;
         tracing::info!(client_id = %id, "oauth client registered");
         Ok(RegisteredClient {
             client_id: id,
@@ -259,9 +257,7 @@ impl Services {
                 .target(format!("client:{id}")),
         )
         .await?;
-        tx.commit()
-            .await
-            .map_err(clouddocs_store::StoreError::from)?;
+        tx.commit().await?;
         self.clients.invalidate(id);
         Ok(())
     }

@@ -9,9 +9,9 @@ use base64::engine::general_purpose::STANDARD;
 use clouddocs_auth::jwt::{
     JwtError, KeyMaterial, KeyRing, MasterKey, SigningAlgorithm, StoredKey, VerifyOptions,
 };
+use clouddocs_store::Db;
 use clouddocs_store::sql::keys::{self, SigningKeyRow};
 use clouddocs_store::sql::oidc as keys_oidc;
-use clouddocs_store::{Db, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -283,7 +283,7 @@ async fn rotate(
         )
         .await?;
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     tracing::info!(kid = %row.kid, alg = %row.alg, "signing key rotated in");
     Ok(row.kid)
 }

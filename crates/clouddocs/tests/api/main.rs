@@ -27,6 +27,7 @@ mod listing;
 mod oidc;
 mod policy_table;
 mod prerequisites;
+mod problems;
 mod rate_limit;
 mod sessions;
 mod slow_clients;

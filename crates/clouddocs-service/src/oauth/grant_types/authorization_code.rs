@@ -7,7 +7,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clouddocs_auth::token;
 use clouddocs_domain::Scopes;
-use clouddocs_store::StoreError;
 use clouddocs_store::sql::refresh::{self, FamilyRow};
 use clouddocs_store::sql::{oidc, users};
 use serde::Serialize;
@@ -112,7 +111,7 @@ impl Services {
                         .detail(serde_json::json!({"reason": reason})),
                 )
                 .await?;
-                tx.commit().await.map_err(StoreError::from)?;
+                tx.commit().await?;
                 return Err(OAuthError::InvalidGrant(reason));
             }
         };
@@ -152,7 +151,7 @@ impl Services {
                 })),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         let roles = if user.platform_admin() {
             vec!["platform_admin".to_owned()]
         } else {

@@ -12,7 +12,6 @@ pub use authorization_code::CodeTokenResponse;
 use clouddocs_auth::jwt::VerifyOptions;
 use clouddocs_auth::token;
 use clouddocs_domain::Scopes;
-use clouddocs_store::StoreError;
 use clouddocs_store::sql::refresh::{self, FamilyRow};
 use clouddocs_store::sql::users::UserRow;
 use serde::Serialize;
@@ -140,7 +139,7 @@ impl Services {
                 .detail(serde_json::json!({"scope": scopes.to_string(), "client_id": client_id})),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         let roles = if user.platform_admin() {
             vec!["platform_admin".to_owned()]
         } else {

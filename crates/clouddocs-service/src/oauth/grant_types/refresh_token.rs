@@ -3,7 +3,6 @@
 
 use clouddocs_auth::token;
 use clouddocs_domain::Scopes;
-use clouddocs_store::StoreError;
 use clouddocs_store::sql::refresh;
 
 use super::{Replay, TokenResponse, narrow};
@@ -73,7 +72,7 @@ impl Services {
                 .target(format!("family:{}", presented.family_id)),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         let Some(user) = user.filter(|u| !u.disabled()) else {
             return Err(OAuthError::InvalidGrant(
                 "refresh token is revoked or expired",
