@@ -5,7 +5,7 @@
 use clouddocs_authz::PrincipalFacts;
 use clouddocs_authz::scopes::scope_for;
 use clouddocs_authz::{Decision, DocAction, DocumentFacts, OrgRole};
-use clouddocs_domain::{Principal, Scope};
+use clouddocs_domain::{DocumentId, OrgId, Principal, Scope};
 use clouddocs_store::Conn;
 use clouddocs_store::sql::documents::{self, DocumentRow, ListFilter, OrgReach, ReadableRow};
 use clouddocs_store::sql::orgs;
@@ -194,11 +194,13 @@ impl Services {
     pub async fn create_document(
         &self,
         principal: &Principal,
-        org_id: &str,
+        org_id: &OrgId,
         title: &str,
         body: &str,
         published: bool,
     ) -> Result<Document, ServiceError> {
+        let org_id = org_id.to_string();
+        let org_id = org_id.as_str();
         let title = validate_title(title)?;
         let body = validate_body(body)?;
         let mut tx = self.db.begin().await?;
@@ -247,8 +249,10 @@ impl Services {
     pub async fn get_document(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &DocumentId,
     ) -> Result<Document, ServiceError> {
+        let id = id.to_string();
+        let id = id.as_str();
         let mut conn = self.db.acquire().await?;
         Ok(Document::from(
             &self.readable(&mut conn, principal, id).await?,
@@ -259,9 +263,11 @@ impl Services {
     pub async fn update_document(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &DocumentId,
         patch: DocumentPatch,
     ) -> Result<Document, ServiceError> {
+        let id = id.to_string();
+        let id = id.as_str();
         let title = patch.title.as_deref().map(validate_title).transpose()?;
         let body = patch.body.as_deref().map(validate_body).transpose()?;
         let (mut tx, mut doc) = self
@@ -295,8 +301,10 @@ impl Services {
     pub async fn delete_document(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &DocumentId,
     ) -> Result<(), ServiceError> {
+        let id = id.to_string();
+        let id = id.as_str();
         let (mut tx, doc) = self
             .authorized(principal, id, DocAction::Delete, "document.delete")
             .await?;

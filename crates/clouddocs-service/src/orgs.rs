@@ -183,8 +183,10 @@ impl Services {
     pub async fn list_members(
         &self,
         principal: &Principal,
-        org_id: &str,
+        org_id: &OrgId,
     ) -> Result<Vec<Member>, ServiceError> {
+        let org_id = org_id.to_string();
+        let org_id = org_id.as_str();
         let mut conn = self.db.acquire().await?;
         let (_, role) = principal_facts(&mut conn, principal, org_id).await?;
         if role.is_none() {
@@ -247,10 +249,14 @@ impl Services {
     pub async fn put_member(
         &self,
         principal: &Principal,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         role: &str,
     ) -> Result<Member, ServiceError> {
+        let org_id = org_id.to_string();
+        let org_id = org_id.as_str();
+        let user_id = user_id.to_string();
+        let user_id = user_id.as_str();
         let role = parse_role(role)?;
         let mut tx = self.db.begin().await?;
         if let Some(denial) = self.manage_users_denial(&mut tx, principal, org_id).await? {
@@ -292,9 +298,13 @@ impl Services {
     pub async fn remove_member(
         &self,
         principal: &Principal,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
     ) -> Result<(), ServiceError> {
+        let org_id = org_id.to_string();
+        let org_id = org_id.as_str();
+        let user_id = user_id.to_string();
+        let user_id = user_id.as_str();
         let mut tx = self.db.begin().await?;
         if let Some(denial) = self.manage_users_denial(&mut tx, principal, org_id).await? {
             drop(tx);

@@ -2,7 +2,7 @@
 //! every change decided by the policy engine (`share`) and audited.
 
 use clouddocs_authz::DocAction;
-use clouddocs_domain::{Principal, ShareRole};
+use clouddocs_domain::{DocumentId, Principal, ShareRole};
 use clouddocs_store::Conn;
 use clouddocs_store::sql::{documents, users};
 
@@ -28,10 +28,12 @@ impl Services {
     pub async fn share_document(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &DocumentId,
         user: &str,
         role: &str,
     ) -> Result<(), ServiceError> {
+        let id = id.to_string();
+        let id = id.as_str();
         let role: ShareRole = role.parse().map_err(|_| ValidationError::Field {
             field: "role",
             reason: "expected `viewer` or `editor`".to_owned(),
@@ -61,9 +63,11 @@ impl Services {
     pub async fn unshare_document(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &DocumentId,
         user: &str,
     ) -> Result<(), ServiceError> {
+        let id = id.to_string();
+        let id = id.as_str();
         let (mut tx, doc) = self
             .authorized(principal, id, DocAction::Share, "document.unshare")
             .await?;

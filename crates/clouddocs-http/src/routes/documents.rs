@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use clouddocs_domain::Scope;
+use clouddocs_domain::{DocumentId, OrgId, Scope};
 use clouddocs_service::{Document, DocumentPatch, DocumentQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -130,6 +130,7 @@ pub async fn post_document(
     ApiJson(body): ApiJson<CreateDocumentRequest>,
 ) -> ApiResult<(StatusCode, Json<DocumentResponse>)> {
     auth.require(&state.svc, Scope::DocumentsWrite).await?;
+    let org: OrgId = super::path_id(&org)?;
     let doc = state
         .svc
         .create_document(
@@ -192,6 +193,7 @@ pub async fn get_document(
     Path(id): Path<String>,
 ) -> ApiResult<Json<DocumentResponse>> {
     auth.require(&state.svc, Scope::DocumentsRead).await?;
+    let id: DocumentId = super::path_id(&id)?;
     Ok(Json(
         state.svc.get_document(&auth.principal, &id).await?.into(),
     ))
@@ -209,6 +211,7 @@ pub async fn patch_document(
     ApiJson(body): ApiJson<UpdateDocumentRequest>,
 ) -> ApiResult<Json<DocumentResponse>> {
     auth.require(&state.svc, Scope::DocumentsWrite).await?;
+    let id: DocumentId = super::path_id(&id)?;
     let patch = DocumentPatch {
         title: body.title,
         body: body.body,
@@ -234,6 +237,7 @@ pub async fn delete_document(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     auth.require(&state.svc, Scope::DocumentsDelete).await?;
+    let id: DocumentId = super::path_id(&id)?;
     state.svc.delete_document(&auth.principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -252,6 +256,7 @@ pub async fn put_share(
     ApiJson(body): ApiJson<ShareRequest>,
 ) -> ApiResult<StatusCode> {
     auth.require(&state.svc, Scope::DocumentsWrite).await?;
+    let id: DocumentId = super::path_id(&id)?;
     state
         .svc
         .share_document(&auth.principal, &id, &user, &body.role)
@@ -271,6 +276,7 @@ pub async fn delete_share(
     Path((id, user)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     auth.require(&state.svc, Scope::DocumentsWrite).await?;
+    let id: DocumentId = super::path_id(&id)?;
     state
         .svc
         .unshare_document(&auth.principal, &id, &user)

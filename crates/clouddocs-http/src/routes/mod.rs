@@ -41,6 +41,12 @@ impl PageQuery {
 
 /// The one page-size rule of every list: `default` when absent, 1 to 100 otherwise, and
 /// anything else a 422 naming `limit` (never silently clamped)
+/// A typed id from a path segment; one that does not parse names nothing, so it is the
+/// same 404 as an unknown or hidden object
+pub(crate) fn path_id<T: std::str::FromStr>(raw: &str) -> Result<T, crate::problem::ApiError> {
+    raw.parse().map_err(|_| crate::problem::ApiError::NotFound)
+}
+
 pub(crate) fn page_size(limit: Option<u32>, default: u32) -> Result<u32, crate::problem::ApiError> {
     match limit {
         None => Ok(default),

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use clouddocs_domain::Scope;
+use clouddocs_domain::{OrgId, Scope, UserId};
 use clouddocs_service::{Member, Org};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -139,6 +139,7 @@ pub async fn get_members(
     auth: Authenticated,
     Path(org): Path<String>,
 ) -> ApiResult<Json<Page<MemberResponse>>> {
+    let org: OrgId = super::path_id(&org)?;
     Ok(Json(Page::complete(
         state.svc.list_members(&auth.principal, &org).await?,
     )))
@@ -157,6 +158,8 @@ pub async fn put_member(
     ApiJson(body): ApiJson<MemberRequest>,
 ) -> ApiResult<Json<MemberResponse>> {
     auth.require(&state.svc, Scope::OrgsManage).await?;
+    let org: OrgId = super::path_id(&org)?;
+    let user: UserId = super::path_id(&user)?;
     Ok(Json(
         state
             .svc
@@ -178,6 +181,8 @@ pub async fn delete_member(
     Path((org, user)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     auth.require(&state.svc, Scope::OrgsManage).await?;
+    let org: OrgId = super::path_id(&org)?;
+    let user: UserId = super::path_id(&user)?;
     state
         .svc
         .remove_member(&auth.principal, &org, &user)

@@ -117,7 +117,7 @@ async fn a_service_level_scope_denial_names_no_permitting_policy(app: TestApp) {
         .svc
         .update_document(
             &principal,
-            &doc_id,
+            &doc_id.parse().unwrap(),
             DocumentPatch {
                 title: Some("changed".to_owned()),
                 ..DocumentPatch::default()
