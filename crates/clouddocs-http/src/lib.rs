@@ -93,7 +93,6 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::api_keys::router())
         .merge(routes::clients::router())
         .merge(routes::oauth::router())
-        .merge(routes::oidc::router())
         .merge(pages::router())
         .merge(routes::orgs::router())
         .merge(routes::documents::router())

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::dto;
 use crate::routes::{
-    admin, api_keys, audit, auth, authz, clients, documents, health, me, oauth, oidc, orgs,
+    admin, api_keys, audit, auth, authz, clients, documents, health, me, oauth, orgs,
 };
 
 /// The API description served at `/openapi.json` and browsable at `/docs`
@@ -23,8 +23,8 @@ use crate::routes::{
         admin::get_users, admin::post_disable_user,
         api_keys::post_api_key, api_keys::get_api_keys, api_keys::delete_api_key,
         clients::post_client, clients::get_clients, clients::delete_client,
-        oauth::post_token, oauth::post_revoke, oauth::post_introspect, oauth::get_jwks,
-        oauth::get_openid_configuration, oidc::get_authorize, oidc::get_userinfo,
+        oauth::token::post_token, oauth::revocation::post_revoke, oauth::revocation::post_introspect, oauth::keys::get_jwks,
+        oauth::keys::get_openid_configuration, oauth::authorize::get_authorize, oauth::userinfo::get_userinfo,
         orgs::post_org, orgs::get_orgs, orgs::get_members, orgs::put_member, orgs::delete_member,
         documents::post_document, documents::get_documents, documents::get_document,
         documents::patch_document, documents::delete_document, documents::put_share, documents::delete_share,
@@ -37,7 +37,7 @@ use crate::routes::{
         orgs::CreateOrgRequest, orgs::MemberRequest, orgs::OrgResponse, orgs::MemberResponse,
         documents::CreateDocumentRequest, documents::UpdateDocumentRequest, documents::ShareRequest, documents::DocumentResponse,
         authz::CheckBody, authz::CheckResponse, authz::PolicyDocument, authz::EntityOrName,
-        api_keys::CreateApiKeyRequest, clients::CreateClientRequest, oauth::TokenForm, oauth::TokenParam,
+        api_keys::CreateApiKeyRequest, clients::CreateClientRequest, oauth::token::TokenForm, oauth::revocation::TokenParam,
         audit::AuditEventResponse, audit::ChainReportResponse,
     )),
     tags(

@@ -10,7 +10,6 @@ pub mod documents;
 pub mod health;
 pub mod me;
 pub mod oauth;
-pub mod oidc;
 pub mod orgs;
 
 use serde::Deserialize;

@@ -1,25 +1,13 @@
-//! The OpenID Connect provider's browser and resource endpoints: `GET /oauth/authorize`
-//! (sign-in, consent, code) and `GET /oauth/userinfo`.
+//! `GET /oauth/authorize`: the authorization endpoint of the code flow.
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use clouddocs_service::oauth::AuthorizeParams;
 
-use crate::extract::Authenticated;
 use crate::pages::{error_page, login_location, see_other, session_cookie};
-use crate::problem::ApiResult;
 use crate::state::AppState;
-
-/// `/oauth/authorize` and `/oauth/userinfo`
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/oauth/authorize", get(get_authorize))
-        .route("/oauth/userinfo", get(get_userinfo).post(get_userinfo))
-}
 
 /// Start an authorization code flow (OpenID Connect Core §3.1.2).
 ///
@@ -103,22 +91,4 @@ pub async fn get_authorize(
         Ok(location) => see_other(&location),
         Err(err) => crate::pages::consent_refused(err.into()),
     }
-}
-
-/// Claims about the token's user (OpenID Connect Core §5.3): `sub`; `name` with
-/// `profile`; `email` and `email_verified` with `email`.
-///
-/// **Permissions**: a bearer access token with the `openid` scope.
-#[utoipa::path(get, path = "/oauth/userinfo", tag = "oauth",
-    responses(
-        (status = 200, description = "`{sub, name?, email?, email_verified?}`"),
-        (status = 401, description = "No or invalid access token"),
-        (status = 403, description = "Not an access token, or no `openid` scope"),
-    ))]
-pub async fn get_userinfo(
-    State(state): State<AppState>,
-    auth: Authenticated,
-) -> ApiResult<Response> {
-    let claims = state.svc.userinfo(&auth.principal).await?;
-    Ok(Json(claims).into_response())
 }
