@@ -11,6 +11,7 @@ pub mod bootstrap;
 mod cache;
 mod documents;
 mod error;
+mod listing;
 pub mod oauth;
 mod orgs;
 mod refusals;

@@ -1,0 +1,139 @@
+//! Tests of `password`.
+
+use super::*;
+use argon2::{PasswordHasher as _, PasswordVerifier as _};
+
+/// The hashing threads must yield to the executor: nice +10, read back from the kernel
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn hashing_runs_on_named_threads_at_a_lower_priority() {
+    let hasher = PasswordHasher::new(2).unwrap();
+    hasher.hash(pw("correct-violet-staple")).await.unwrap();
+    let mut niceness = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let dir = task.unwrap().path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap();
+        if comm.trim().starts_with("clouddocs-argon") {
+            // Field 19 of stat is the nice value; fields after the `(comm)` are plain.
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+            let after = stat.rsplit_once(')').unwrap().1;
+            let nice: i32 = after.split_whitespace().nth(16).unwrap().parse().unwrap();
+            niceness.push(nice);
+        }
+    }
+    assert!(niceness.len() >= 2, "two hashing threads: {niceness:?}");
+    assert!(
+        niceness.iter().all(|n| *n == HASHING_NICENESS),
+        "{niceness:?}"
+    );
+}
+
+#[tokio::test]
+async fn our_phc_strings_verify_with_the_argon2_crate_itself() {
+    let hasher = PasswordHasher::new(1).unwrap();
+    let first = hasher.hash(pw("correct-violet-staple")).await.unwrap();
+    let second = hasher.hash(pw("correct-violet-staple")).await.unwrap();
+    assert_ne!(first, second, "every hash has its own salt");
+    let parsed = PasswordHash::new(&first).unwrap();
+    assert!(
+        Argon2::default()
+            .verify_password(b"correct-violet-staple", &parsed)
+            .is_ok()
+    );
+    assert!(
+        Argon2::default()
+            .verify_password(b"wrong-violet-staple", &parsed)
+            .is_err()
+    );
+}
+
+fn pw(s: &str) -> Password {
+    Password::parse(s).unwrap()
+}
+
+#[tokio::test]
+async fn a_hash_verifies_only_the_right_password() {
+    let hasher = PasswordHasher::new(2).unwrap();
+    let hash = hasher.hash(pw("correct-violet-staple")).await.unwrap();
+    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    assert!(matches!(
+        hasher
+            .verify(pw("correct-violet-staple"), Some(hash.clone()))
+            .await
+            .unwrap(),
+        Verification::Valid { rehash: None }
+    ));
+    assert!(matches!(
+        hasher
+            .verify(pw("wrong-violet-staple"), Some(hash))
+            .await
+            .unwrap(),
+        Verification::Invalid
+    ));
+}
+
+#[tokio::test]
+async fn an_unknown_user_is_always_invalid() {
+    let hasher = PasswordHasher::new(1).unwrap();
+    assert!(matches!(
+        hasher
+            .verify(pw("clouddocs-dummy-password-for-timing"), None)
+            .await
+            .unwrap(),
+        Verification::Invalid
+    ));
+}
+
+#[tokio::test]
+async fn legacy_bcrypt_and_weaker_argon2_hashes_are_upgraded() {
+    let hasher = PasswordHasher::new(1).unwrap();
+    let legacy = bcrypt::hash("correct-violet-staple", 4).unwrap();
+    let Verification::Valid { rehash: Some(new) } = hasher
+        .verify(pw("correct-violet-staple"), Some(legacy))
+        .await
+        .unwrap()
+    else {
+        panic!("bcrypt hash should verify and be upgraded");
+    };
+    assert!(new.starts_with("$argon2id$"));
+
+    let weak = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(8192, 1, 1, None).unwrap(),
+    )
+    .hash_password(b"correct-violet-staple")
+    .unwrap()
+    .to_string();
+    assert!(matches!(
+        hasher
+            .verify(pw("correct-violet-staple"), Some(weak))
+            .await
+            .unwrap(),
+        Verification::Valid { rehash: Some(_) }
+    ));
+}
+
+#[tokio::test]
+async fn a_hostile_stored_hash_is_an_error_not_a_panic() {
+    let hasher = PasswordHasher::new(1).unwrap();
+    let huge = "$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE";
+    assert!(
+        hasher
+            .verify(pw("correct-violet-staple"), Some(huge.to_owned()))
+            .await
+            .is_err()
+    );
+    for stored in [
+        "$2b$04$ÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿ",
+        "$argon2id$garbage",
+        "plain",
+    ] {
+        assert!(
+            hasher
+                .verify(pw("correct-violet-staple"), Some(stored.to_owned()))
+                .await
+                .is_err()
+        );
+    }
+}
