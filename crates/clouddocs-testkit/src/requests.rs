@@ -341,6 +341,19 @@ impl TestApp {
         )
     }
 
+    /// Registers, as a platform admin, a confidential `client_credentials` client with the
+    /// `documents:read` scope; returns `(client_id, client_secret)`
+    pub async fn service_client(&self, admin_token: &str, name: &str) -> (String, String) {
+        let body = json!({
+            "name": name,
+            "grant_types": ["client_credentials"],
+            "scopes": ["documents:read"],
+            "confidential": true,
+        });
+        let (id, secret) = self.register_client(admin_token, body).await;
+        (id, secret.expect("a confidential client has a secret"))
+    }
+
     /// Makes a user a platform admin directly in the database (what `users create --admin` does).
     /// This bypasses the server's profile cache (SQLite): promote before the user's first
     /// `GET /me`, as `users create --admin` creates the admin before it ever signs in.

@@ -72,13 +72,10 @@ async fn scripted(app: &TestApp) -> Script {
     let org_id = app.create_org(&alice, "Acme").await;
     let doc_id = app.create_document(&alice, &org_id, "Plan").await;
     assert_eq!(app.share(&alice, &doc_id, &bob_id, "viewer").await, 204);
+    let path = format!("/documents/{doc_id}");
+    let body = json!({"title": "x"});
     let (denied, _) = app
-        .call(
-            Method::PATCH,
-            &format!("/documents/{doc_id}"),
-            Auth::Bearer(&bob),
-            Some(json!({"title": "x"})),
-        )
+        .call(Method::PATCH, &path, Auth::Bearer(&bob), Some(body))
         .await;
     assert_eq!(denied, 403);
     let (_, api_key) = app.api_key(&alice, "k", &["profile"]).await;

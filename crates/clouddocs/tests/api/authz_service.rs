@@ -83,13 +83,10 @@ async fn world(app: &TestApp) -> World {
     }
     let mut docs = Vec::new();
     for published in [true, false] {
+        let path = format!("/orgs/{org}/documents");
+        let body = json!({"title": "Doc", "body": "b", "published": published});
         let (status, doc) = app
-            .call(
-                Method::POST,
-                &format!("/orgs/{org}/documents"),
-                Auth::Bearer(&alice.1),
-                Some(json!({"title": "Doc", "body": "b", "published": published})),
-            )
+            .call(Method::POST, &path, Auth::Bearer(&alice.1), Some(body))
             .await;
         assert_eq!(status, 201);
         docs.push(doc["id"].as_str().unwrap().to_owned());

@@ -207,13 +207,10 @@ async fn a_create_with_ownership_fields_is_rejected_and_stores_nothing(app: Test
 
 async fn a_patch_with_ownership_fields_is_rejected_and_changes_nothing(app: TestApp) {
     let [alice_id, alice, mallory_id, mallory, org_a, org_b] = two_orgs(&app).await;
+    let path = format!("/orgs/{org_b}/documents");
+    let body = json!({"title": "Mine", "body": "b"});
     let (status, before) = app
-        .call(
-            Method::POST,
-            &format!("/orgs/{org_b}/documents"),
-            Auth::Bearer(&mallory),
-            Some(json!({"title": "Mine", "body": "b"})),
-        )
+        .call(Method::POST, &path, Auth::Bearer(&mallory), Some(body))
         .await;
     assert_eq!(status, 201);
     let doc_id = before["id"].as_str().unwrap();

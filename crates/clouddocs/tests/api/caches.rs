@@ -44,13 +44,9 @@ async fn a_cached_profile_follows_every_change(app: TestApp) {
         assert_eq!(app.get_json("/me", &access).await["id"], user_id.as_str());
     }
     for name in ["First Name", "Second Name"] {
+        let body = json!({ "display_name": name });
         let (patched, _) = app
-            .call(
-                Method::PATCH,
-                "/me",
-                Auth::Bearer(&access),
-                Some(json!({ "display_name": name })),
-            )
+            .call(Method::PATCH, "/me", Auth::Bearer(&access), Some(body))
             .await;
         assert_eq!(patched, 200);
         assert_eq!(
@@ -63,23 +59,13 @@ async fn a_cached_profile_follows_every_change(app: TestApp) {
 
 async fn a_deleted_client_is_refused_at_once(app: TestApp) {
     let admin = app.admin_token("ops@example.com").await;
-    let (id, secret) = app
-        .register_client(
-            &admin,
-            json!({"name": "svc", "grant_types": ["client_credentials"], "scopes": ["documents:read"], "confidential": true}),
-        )
-        .await;
-    let secret = secret.unwrap();
+    let (id, secret) = app.service_client(&admin, "svc").await;
     for _ in 0..3 {
         assert_eq!(app.client_credentials(&id, &secret).await.status(), 200);
     }
+    let path = format!("/admin/clients/{id}");
     let (deleted, _) = app
-        .call(
-            Method::DELETE,
-            &format!("/admin/clients/{id}"),
-            Auth::Bearer(&admin),
-            None,
-        )
+        .call(Method::DELETE, &path, Auth::Bearer(&admin), None)
         .await;
     assert_eq!(deleted, 204);
     let refused = app.client_credentials(&id, &secret).await;
@@ -99,13 +85,9 @@ async fn a_revoked_token_is_refused_at_once_after_being_accepted(app: TestApp) {
     for _ in 0..5 {
         assert_eq!(app.me_with_bearer(&access).await.status(), 200);
     }
+    let path = format!("/admin/users/{user_id}/disable");
     let (disabled, _) = app
-        .call(
-            Method::POST,
-            &format!("/admin/users/{user_id}/disable"),
-            Auth::Bearer(&admin),
-            None,
-        )
+        .call(Method::POST, &path, Auth::Bearer(&admin), None)
         .await;
     assert!(disabled.is_success(), "{disabled}");
     assert_eq!(app.me_with_bearer(&access).await.status(), 401);
@@ -115,13 +97,7 @@ async fn a_revoked_token_is_refused_at_once_after_being_accepted(app: TestApp) {
 
 async fn concurrent_audit_events_form_one_gapless_chain(app: TestApp) {
     let admin = app.admin_token("audit@example.com").await;
-    let (id, secret) = app
-        .register_client(
-            &admin,
-            json!({"name": "burst", "grant_types": ["client_credentials"], "scopes": ["documents:read"], "confidential": true}),
-        )
-        .await;
-    let secret = secret.unwrap();
+    let (id, secret) = app.service_client(&admin, "burst").await;
     let client = reqwest::Client::new();
     // Token issuance (batched), failed client authentication and state changes (each in
     // its own transaction) all at once.

@@ -45,13 +45,10 @@ async fn a_route_level_scope_denial_is_audited_with_the_missing_scope(app: TestA
     let (_, doc_id) = org_with_document(&app, &full).await;
     let read_only = read_only(&app, "alice@example.com").await;
 
+    let path = format!("/documents/{doc_id}");
+    let body = json!({"title": "changed"});
     let (refused, body) = app
-        .call(
-            Method::PATCH,
-            &format!("/documents/{doc_id}"),
-            Auth::Bearer(&read_only),
-            Some(json!({"title": "changed"})),
-        )
+        .call(Method::PATCH, &path, Auth::Bearer(&read_only), Some(body))
         .await;
 
     assert_eq!(refused, 403);
@@ -135,13 +132,10 @@ async fn a_viewer_creating_a_document_is_an_audited_denial(app: TestApp) {
     let (org_id, _) = org_with_document(&app, &alice).await;
     app.add_member(&alice, &org_id, &vic_id, "viewer").await;
 
+    let path = format!("/orgs/{org_id}/documents");
+    let body = json!({"title": "Mine", "body": "b"});
     let (refused, _) = app
-        .call(
-            Method::POST,
-            &format!("/orgs/{org_id}/documents"),
-            Auth::Bearer(&vic),
-            Some(json!({"title": "Mine", "body": "b"})),
-        )
+        .call(Method::POST, &path, Auth::Bearer(&vic), Some(body))
         .await;
 
     assert_eq!(refused, 403);

@@ -61,13 +61,9 @@ async fn a_document_is_shared_and_unshared_by_email(app: TestApp) {
 
 async fn an_orgs_creator_is_its_admin_and_lists_answer_items_and_a_cursor(app: TestApp) {
     let (_, alice, _) = app.user_with_tokens("alice@example.com", "").await;
+    let body = json!({"name": "Acme"});
     let (status, org) = app
-        .call(
-            Method::POST,
-            "/orgs",
-            Auth::Bearer(&alice),
-            Some(json!({"name": "Acme"})),
-        )
+        .call(Method::POST, "/orgs", Auth::Bearer(&alice), Some(body))
         .await;
     assert_eq!(status, 201);
     assert_eq!(org["role"], "admin");
@@ -100,13 +96,10 @@ async fn a_shared_viewer_reads_and_lists_the_document_but_cannot_edit_it(app: Te
     assert_eq!(app.share(&alice, &doc, &bob_id, "viewer").await, 204);
 
     assert_eq!(read(&app, &bob, &doc).await, 200);
+    let path = format!("/documents/{doc}");
+    let body = json!({"title": "x"});
     let (edit, _) = app
-        .call(
-            Method::PATCH,
-            &format!("/documents/{doc}"),
-            Auth::Bearer(&bob),
-            Some(json!({"title": "x"})),
-        )
+        .call(Method::PATCH, &path, Auth::Bearer(&bob), Some(body))
         .await;
     assert_eq!(edit, 403);
     let list = app.get_json("/documents", &bob).await;
@@ -117,13 +110,9 @@ async fn authz_check_names_the_policy_that_lets_a_shared_viewer_read(app: TestAp
     let (alice, (bob_id, bob), doc) = alice_bob_and_a_document(&app).await;
     assert_eq!(app.share(&alice, &doc, &bob_id, "viewer").await, 204);
 
+    let body = json!({"action": "read", "resource": {"type": "Document", "id": doc}});
     let (status, check) = app
-        .call(
-            Method::POST,
-            "/authz/check",
-            Auth::Bearer(&bob),
-            Some(json!({"action": "read", "resource": {"type": "Document", "id": doc}})),
-        )
+        .call(Method::POST, "/authz/check", Auth::Bearer(&bob), Some(body))
         .await;
 
     assert_eq!(status, 200, "{check}");

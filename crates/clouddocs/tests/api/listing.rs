@@ -243,12 +243,14 @@ async fn run_case(
             .collect();
         let author = writers[spec.author_pick % writers.len()];
         let title = TITLES[spec.title];
+        let path = format!("/orgs/{}/documents", org_ids[spec.org]);
+        let body = json!({"title": title, "body": "b", "published": spec.published});
         let (status, doc) = app
             .call(
                 Method::POST,
-                &format!("/orgs/{}/documents", org_ids[spec.org]),
+                &path,
                 Auth::Bearer(&users[author].1),
-                Some(json!({"title": title, "body": "b", "published": spec.published})),
+                Some(body),
             )
             .await;
         assert_eq!(status, 201);

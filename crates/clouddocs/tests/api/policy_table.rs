@@ -144,26 +144,20 @@ fn rel_index(rel: Rel) -> usize {
 
 /// Sets `user`'s role in `org`; asserts 200 and the role in the answer
 async fn set_role(app: &TestApp, token: &str, org: &str, user: &str, role: &str) {
+    let path = format!("/orgs/{org}/members/{user}");
+    let body = json!({"role": role});
     let (status, member) = app
-        .call(
-            Method::PUT,
-            &format!("/orgs/{org}/members/{user}"),
-            Auth::Bearer(token),
-            Some(json!({"role": role})),
-        )
+        .call(Method::PUT, &path, Auth::Bearer(token), Some(body))
         .await;
     assert_eq!(status, 200, "setting role {role}");
     assert_eq!(member["role"], role);
 }
 
 async fn create_doc(app: &TestApp, token: &str, org: &str, title: &str, published: bool) -> String {
+    let path = format!("/orgs/{org}/documents");
+    let body = json!({"title": title, "body": "body", "published": published});
     let (status, doc) = app
-        .call(
-            Method::POST,
-            &format!("/orgs/{org}/documents"),
-            Auth::Bearer(token),
-            Some(json!({"title": title, "body": "body", "published": published})),
-        )
+        .call(Method::POST, &path, Auth::Bearer(token), Some(body))
         .await;
     assert_eq!(status, 201, "creating {title}");
     doc["id"].as_str().unwrap().to_owned()

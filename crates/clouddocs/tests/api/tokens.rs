@@ -46,13 +46,9 @@ async fn a_password_grant_token_authenticates_and_logout_revokes_it(app: TestApp
     assert_eq!(status, 200);
     assert_eq!(me["id"], user_id.as_str());
     // A bearer request needs no CSRF token (it cannot be sent by a cross-site form).
+    let body = json!({"display_name": "Token User"});
     let (patched, _) = app
-        .call(
-            Method::PATCH,
-            "/me",
-            Auth::Bearer(&access),
-            Some(json!({"display_name": "Token User"})),
-        )
+        .call(Method::PATCH, "/me", Auth::Bearer(&access), Some(body))
         .await;
     assert_eq!(patched, 200);
     let (logout, _) = app
@@ -73,12 +69,13 @@ async fn a_password_change_revokes_every_token_but_no_api_key(app: TestApp) {
     let (_, access, refresh) = app.user_with_tokens("rev@example.com", "").await;
     let (_, api_key) = app.api_key(&access, "ci", &["profile"]).await;
 
+    let body = json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD});
     let (changed, _) = app
         .call(
             Method::POST,
             "/me/password",
             Auth::Bearer(&access),
-            Some(json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD})),
+            Some(body),
         )
         .await;
 
@@ -107,13 +104,9 @@ async fn disabling_a_user_revokes_every_token_and_api_key(app: TestApp) {
     let (_, api_key) = app.api_key(&access, "ci", &["profile"]).await;
     let admin = app.admin_token("boss@example.com").await;
 
+    let path = format!("/admin/users/{user_id}/disable");
     let (disabled, _) = app
-        .call(
-            Method::POST,
-            &format!("/admin/users/{user_id}/disable"),
-            Auth::Bearer(&admin),
-            None,
-        )
+        .call(Method::POST, &path, Auth::Bearer(&admin), None)
         .await;
 
     assert_eq!(disabled, 200);
@@ -200,13 +193,9 @@ async fn a_revoked_or_forged_api_key_is_401(app: TestApp) {
     let ((_, access, key), created) = reader_key(&app).await;
     let id = created["id"].as_str().unwrap();
 
+    let path = format!("/me/api-keys/{id}");
     let (revoked, _) = app
-        .call(
-            Method::DELETE,
-            &format!("/me/api-keys/{id}"),
-            Auth::Bearer(&access),
-            None,
-        )
+        .call(Method::DELETE, &path, Auth::Bearer(&access), None)
         .await;
 
     assert_eq!(revoked, 204);
@@ -299,13 +288,9 @@ async fn token_answers_follow_rfc_6749(app: TestApp) {
         assert_eq!(e["error"], error, "{form:?}");
         assert!(e["error_description"].is_string());
     }
+    let body = json!({"grant_type": "password"});
     let (json_body, _) = app
-        .call(
-            Method::POST,
-            "/oauth/token",
-            Auth::None,
-            Some(json!({"grant_type": "password"})),
-        )
+        .call(Method::POST, "/oauth/token", Auth::None, Some(body))
         .await;
     assert_eq!(json_body, 400);
 }
@@ -348,10 +333,7 @@ async fn scopes_narrow_what_a_token_may_do(app: TestApp) {
 /// token of its own; returns `(client_id, secret, access_token)`
 async fn reporting_client(app: &TestApp) -> (String, String, String) {
     let admin = app.admin_token("ops@example.com").await;
-    let (id, secret) = app
-        .register_client(&admin, json!({"name": "reporting", "grant_types": ["client_credentials"], "scopes": ["documents:read"], "confidential": true}))
-        .await;
-    let secret = secret.unwrap();
+    let (id, secret) = app.service_client(&admin, "reporting").await;
     // client_secret_basic
     let basic = app.client_credentials(&id, &secret).await;
     assert_eq!(basic.status(), 200);
