@@ -206,6 +206,21 @@ impl TestApp {
         }
     }
 
+    /// `POST path` with a form body, authenticated as the OAuth client `(id, secret)` with
+    /// `client_secret_basic` if one is given
+    pub async fn post_form(
+        &self,
+        path: &str,
+        client: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = reqwest::Client::new().post(self.url(path)).form(form);
+        if let Some((id, secret)) = client {
+            request = request.basic_auth(id, Some(secret));
+        }
+        request.send().await.expect("form request")
+    }
+
     /// `POST /oauth/token` with the `password` grant, as FastAPI's `OAuth2PasswordRequestForm` sends it
     pub async fn password_grant(
         &self,
@@ -213,17 +228,13 @@ impl TestApp {
         password: &str,
         scope: &str,
     ) -> reqwest::Response {
-        reqwest::Client::new()
-            .post(self.url("/oauth/token"))
-            .form(&[
-                ("grant_type", "password"),
-                ("username", email),
-                ("password", password),
-                ("scope", scope),
-            ])
-            .send()
-            .await
-            .expect("token request")
+        let form = [
+            ("grant_type", "password"),
+            ("username", email),
+            ("password", password),
+            ("scope", scope),
+        ];
+        self.post_form("/oauth/token", None, &form).await
     }
 
     /// Registers a user and returns `(user_id, access_token, refresh_token)` from the password grant
@@ -233,11 +244,17 @@ impl TestApp {
             .await;
         assert_eq!(registered.status(), 201, "registering {email}");
         let user: Value = registered.json().await.expect("user json");
-        let response = self.password_grant(email, PASSWORD, scope).await;
+        let (access, refresh) = self.tokens(email, PASSWORD, scope).await;
+        (user["id"].as_str().expect("id").to_owned(), access, refresh)
+    }
+
+    /// The password grant for an existing user; asserts 200 and returns
+    /// `(access_token, refresh_token)`
+    pub async fn tokens(&self, email: &str, password: &str, scope: &str) -> (String, String) {
+        let response = self.password_grant(email, password, scope).await;
         assert_eq!(response.status(), 200, "password grant for {email}");
         let body: Value = response.json().await.expect("token json");
         (
-            user["id"].as_str().expect("id").to_owned(),
             body["access_token"]
                 .as_str()
                 .expect("access token")
@@ -251,15 +268,11 @@ impl TestApp {
 
     /// `POST /oauth/token` with the `refresh_token` grant
     pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
-        reqwest::Client::new()
-            .post(self.url("/oauth/token"))
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token),
-            ])
-            .send()
-            .await
-            .expect("refresh request")
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
+        self.post_form("/oauth/token", None, &form).await
     }
 
     /// `GET path` with a bearer token; asserts a 200 and returns the JSON body
@@ -276,13 +289,9 @@ impl TestApp {
 
     /// `POST /oauth/token` `grant_type=client_credentials` with `client_secret_basic`
     pub async fn client_credentials(&self, client_id: &str, secret: &str) -> reqwest::Response {
-        reqwest::Client::new()
-            .post(self.url("/oauth/token"))
-            .basic_auth(client_id, Some(secret))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
+        let form = [("grant_type", "client_credentials")];
+        self.post_form("/oauth/token", Some((client_id, secret)), &form)
             .await
-            .expect("token request")
     }
 
     /// `GET /me` with a bearer token
@@ -330,6 +339,19 @@ impl TestApp {
             v["client_id"].as_str().expect("client id").to_owned(),
             v["client_secret"].as_str().map(str::to_owned),
         )
+    }
+
+    /// Registers, as a platform admin, a confidential `client_credentials` client with the
+    /// `documents:read` scope; returns `(client_id, client_secret)`
+    pub async fn service_client(&self, admin_token: &str, name: &str) -> (String, String) {
+        let body = json!({
+            "name": name,
+            "grant_types": ["client_credentials"],
+            "scopes": ["documents:read"],
+            "confidential": true,
+        });
+        let (id, secret) = self.register_client(admin_token, body).await;
+        (id, secret.expect("a confidential client has a secret"))
     }
 
     /// Makes a user a platform admin directly in the database (what `users create --admin` does).

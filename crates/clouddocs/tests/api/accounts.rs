@@ -1,12 +1,15 @@
 //! Registration, login, profile.
 
-use clouddocs_testkit::{PASSWORD, TestApp, backends};
+use clouddocs_testkit::{Auth, PASSWORD, Session, TestApp, backends};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 backends!(
     [sqlite, postgres],
     registering_returns_the_user_without_any_hash,
-    registering_a_taken_email_or_a_lookalike_reveals_nothing_and_changes_nothing,
+    registering_a_taken_email_or_a_lookalike_is_answered_as_a_new_registration,
+    registering_a_taken_email_or_a_lookalike_creates_or_changes_no_account,
+    registering_a_taken_email_or_a_lookalike_leaves_a_notice_in_the_audit_log,
     display_names_with_bidi_overrides_or_zero_width_characters_are_422,
     accounts_from_before_skeletons_get_one_and_are_then_protected_from_lookalikes,
     weak_common_and_short_passwords_are_422_with_the_reason,
@@ -28,6 +31,12 @@ async fn registering_returns_the_user_without_any_hash(app: TestApp) {
     assert!(!text.contains("password"), "no password field in {text}");
 }
 
+/// `PATCH /me` from `session`'s browser
+async fn patch_me(app: &TestApp, session: &Session, body: Value) -> (StatusCode, Value) {
+    app.call(Method::PATCH, "/me", Auth::Session(session), Some(body))
+        .await
+}
+
 async fn register_as(app: &TestApp, email: &str, password: &str, name: &str) -> reqwest::Response {
     reqwest::Client::new()
         .post(app.url("/auth/register"))
@@ -44,22 +53,39 @@ fn keys(v: &Value) -> Vec<String> {
     keys
 }
 
-async fn registering_a_taken_email_or_a_lookalike_reveals_nothing_and_changes_nothing(
-    app: TestApp,
+/// The password of the second registrations of a taken email or its lookalike
+const OTHER_PASSWORD: &str = "another-correct-horse-42";
+
+/// Bob registers, then "Mallory" registers his email in another case and a lookalike of
+/// it; returns Bob's registration, its content type, and the two later answers with the
+/// email each registered
+async fn bob_and_two_impostors(
+    app: &TestApp,
+) -> (
+    Value,
+    reqwest::header::HeaderValue,
+    [(reqwest::Response, &'static str); 2],
 ) {
-    let first = register_as(&app, "bob@example.com", PASSWORD, "Bob").await;
+    let first = register_as(app, "bob@example.com", PASSWORD, "Bob").await;
     assert_eq!(first.status(), 201);
     let first_type = first.headers()["content-type"].clone();
     let bob: Value = first.json().await.unwrap();
-    let other_password = "another-correct-horse-42";
+    let again = register_as(app, "BOB@example.com", OTHER_PASSWORD, "Mallory").await;
+    let lookalike = register_as(app, "b\u{043e}b@example.com", OTHER_PASSWORD, "Mallory").await;
+    (
+        bob,
+        first_type,
+        [
+            (again, "bob@example.com"),
+            (lookalike, "b\u{043e}b@example.com"),
+        ],
+    )
+}
 
-    let again = register_as(&app, "BOB@example.com", other_password, "Mallory").await;
-    let lookalike = register_as(&app, "b\u{043e}b@example.com", other_password, "Mallory").await;
+async fn registering_a_taken_email_or_a_lookalike_is_answered_as_a_new_registration(app: TestApp) {
+    let (bob, first_type, answers) = bob_and_two_impostors(&app).await;
 
-    for (response, email) in [
-        (again, "bob@example.com"),
-        (lookalike, "b\u{043e}b@example.com"),
-    ] {
+    for (response, email) in answers {
         assert_eq!(
             response.status(),
             201,
@@ -76,38 +102,47 @@ async fn registering_a_taken_email_or_a_lookalike_reveals_nothing_and_changes_no
         assert_eq!(body["email"], email);
         assert_eq!(body["display_name"], "Mallory");
     }
+}
+
+async fn user_count(app: &TestApp) -> i64 {
     let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
         .fetch_one(app.state.svc.db().pool())
         .await
         .unwrap();
-    assert_eq!(users, 1, "no account was created");
-    let client = app.browser();
+    users
+}
+
+async fn registering_a_taken_email_or_a_lookalike_creates_or_changes_no_account(app: TestApp) {
+    bob_and_two_impostors(&app).await;
+
+    assert_eq!(user_count(&app).await, 1, "no account was created");
+    let login = |email: &'static str, password: &'static str| {
+        let app = &app;
+        async move { app.login(&app.browser(), email, password).await.status() }
+    };
+    assert_eq!(login("bob@example.com", PASSWORD).await, 200);
     assert_eq!(
-        app.login(&client, "bob@example.com", PASSWORD)
-            .await
-            .status(),
-        200
-    );
-    assert_eq!(
-        app.login(&client, "bob@example.com", other_password)
-            .await
-            .status(),
+        login("bob@example.com", OTHER_PASSWORD).await,
         401,
         "the existing account is unchanged"
     );
     assert_eq!(
-        app.login(&client, "b\u{043e}b@example.com", other_password)
-            .await
-            .status(),
+        login("b\u{043e}b@example.com", OTHER_PASSWORD).await,
         401,
         "the lookalike is not an account"
     );
+}
+
+async fn registering_a_taken_email_or_a_lookalike_leaves_a_notice_in_the_audit_log(app: TestApp) {
+    let (bob, _, _) = bob_and_two_impostors(&app).await;
+
     let notices: Vec<(String, String)> = sqlx::query_as(
         "SELECT target, detail FROM audit_events WHERE action = 'user.register' AND outcome = 'failure' ORDER BY seq",
     )
     .fetch_all(app.state.svc.db().pool())
     .await
     .unwrap();
+
     assert_eq!(notices.len(), 2, "{notices:?}");
     for (target, detail) in &notices {
         assert_eq!(target, &format!("user:{}", bob["id"].as_str().unwrap()));
@@ -127,15 +162,8 @@ async fn display_names_with_bidi_overrides_or_zero_width_characters_are_422(app:
         );
     }
     let s = app.signed_in("ada@example.com").await;
-    let patched = s
-        .client
-        .patch(app.url("/me"))
-        .header("x-csrf-token", &s.csrf)
-        .json(&json!({"display_name": "\u{2066}admin\u{2069}"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(patched.status(), 422, "the profile refuses them too");
+    let (patched, _) = patch_me(&app, &s, json!({"display_name": "\u{2066}admin\u{2069}"})).await;
+    assert_eq!(patched, 422, "the profile refuses them too");
 }
 
 async fn weak_common_and_short_passwords_are_422_with_the_reason(app: TestApp) {
@@ -209,24 +237,9 @@ async fn login_accepts_a_form_body_like_fastapi_clients_send(app: TestApp) {
 
 async fn patch_me_changes_only_the_display_name(app: TestApp) {
     let s = app.signed_in("erin@example.com").await;
-    let response = s
-        .client
-        .patch(app.url("/me"))
-        .header("x-csrf-token", &s.csrf)
-        .json(&json!({"display_name": "  Erin E.  "}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let me: Value = s
-        .client
-        .get(app.url("/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, _) = patch_me(&app, &s, json!({"display_name": "  Erin E.  "})).await;
+    assert_eq!(status, 200);
+    let (_, me) = app.call(Method::GET, "/me", Auth::Session(&s), None).await;
     assert_eq!(me["display_name"], "Erin E.");
 }
 
@@ -252,15 +265,7 @@ async fn patch_me_refuses_role_and_admin_fields_and_changes_nothing(app: TestApp
             "application/problem+json"
         );
     }
-    let me: Value = s
-        .client
-        .get(app.url("/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, me) = app.call(Method::GET, "/me", Auth::Session(&s), None).await;
     assert_eq!(me["display_name"], "Test User");
     assert_eq!(me["platform_admin"], false);
     assert_eq!(me["email"], "frank@example.com");
@@ -284,9 +289,5 @@ async fn accounts_from_before_skeletons_get_one_and_are_then_protected_from_look
 
     assert_eq!((filled, again), (1, 0), "filled once, idempotent");
     assert_eq!(lookalike.status(), 201);
-    let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    assert_eq!(users, 1, "the lookalike created nothing");
+    assert_eq!(user_count(&app).await, 1, "the lookalike created nothing");
 }

@@ -2,14 +2,17 @@
 //! about others, no existence leak, policy administration through `/admin/policies`, and a
 //! foreign application's policy pack decided over HTTP.
 
-use clouddocs_testkit::{TestApp, backends};
+use clouddocs_testkit::{Auth, TestApp, backends};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 backends!(
     [sqlite, postgres],
     a_caller_asks_about_itself_and_only_a_platform_admin_about_others,
     a_missing_and_a_hidden_document_get_identical_answers,
-    policy_updates_are_validated_take_effect_and_are_admin_only,
+    a_policy_set_with_a_syntax_error_is_422_with_its_position_and_changes_nothing,
+    only_a_platform_admin_reads_or_replaces_the_policy_set,
+    a_valid_policy_set_takes_effect_at_once_and_restoring_it_does_too,
     the_learning_platform_pack_decides_every_scenario_over_http
 );
 
@@ -21,22 +24,35 @@ const PACK_SCHEMA: &str =
 const PACK_SCENARIOS: &str =
     include_str!("../../../../examples/policies/learning-platform/scenarios.json");
 
-async fn send_json(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+async fn check(app: &TestApp, token: &str, body: &Value) -> (StatusCode, Value) {
+    app.call(
+        Method::POST,
+        "/authz/check",
+        Auth::Bearer(token),
+        Some(body.clone()),
     )
+    .await
 }
 
-async fn check(app: &TestApp, token: &str, body: &Value) -> (u16, Value) {
-    send_json(
-        reqwest::Client::new()
-            .post(app.url("/authz/check"))
-            .bearer_auth(token)
-            .json(body),
+/// `GET /admin/policies` as `token`
+async fn policies(app: &TestApp, token: &str) -> (StatusCode, Value) {
+    app.call(Method::GET, "/admin/policies", Auth::Bearer(token), None)
+        .await
+}
+
+/// `PUT /admin/policies` as `token`; returns the status and the answer
+async fn put_policies(
+    app: &TestApp,
+    token: &str,
+    policies: &str,
+    schema: &str,
+) -> (StatusCode, Value) {
+    let body = json!({"policies": policies, "schema": schema});
+    app.call(
+        Method::PUT,
+        "/admin/policies",
+        Auth::Bearer(token),
+        Some(body),
     )
     .await
 }
@@ -53,7 +69,6 @@ struct World {
 }
 
 async fn world(app: &TestApp) -> World {
-    let http = reqwest::Client::new();
     let user = |email: &'static str| async move {
         let (id, token, _) = app.user_with_tokens(email, "").await;
         (id, token)
@@ -62,43 +77,26 @@ async fn world(app: &TestApp) -> World {
     let ed = user("ed@example.com").await;
     let vic = user("vic@example.com").await;
     let sam = user("sam@example.com").await;
-    let (status, org) = send_json(
-        http.post(app.url("/orgs"))
-            .bearer_auth(&alice.1)
-            .json(&json!({"name": "Acme"})),
-    )
-    .await;
-    assert_eq!(status, 201);
-    let org = org["id"].as_str().unwrap().to_owned();
+    let org = app.create_org(&alice.1, "Acme").await;
     for (who, role) in [(&ed, "editor"), (&vic, "viewer")] {
-        let (status, _) = send_json(
-            http.put(app.url(&format!("/orgs/{org}/members/{}", who.0)))
-                .bearer_auth(&alice.1)
-                .json(&json!({"role": role})),
-        )
-        .await;
-        assert_eq!(status, 200);
+        assert_eq!(app.add_member(&alice.1, &org, &who.0, role).await, 200);
     }
     let mut docs = Vec::new();
     for published in [true, false] {
-        let (status, doc) = send_json(
-            http.post(app.url(&format!("/orgs/{org}/documents")))
-                .bearer_auth(&alice.1)
-                .json(&json!({"title": "Doc", "body": "b", "published": published})),
-        )
-        .await;
+        let path = format!("/orgs/{org}/documents");
+        let body = json!({"title": "Doc", "body": "b", "published": published});
+        let (status, doc) = app
+            .call(Method::POST, &path, Auth::Bearer(&alice.1), Some(body))
+            .await;
         assert_eq!(status, 201);
         docs.push(doc["id"].as_str().unwrap().to_owned());
     }
     let unpublished = docs.pop().unwrap();
     let published = docs.pop().unwrap();
-    let (status, _) = send_json(
-        http.put(app.url(&format!("/documents/{unpublished}/shares/{}", sam.0)))
-            .bearer_auth(&alice.1)
-            .json(&json!({"role": "viewer"})),
-    )
-    .await;
-    assert_eq!(status, 204);
+    assert_eq!(
+        app.share(&alice.1, &unpublished, &sam.0, "viewer").await,
+        204
+    );
     World {
         alice,
         ed,
@@ -192,7 +190,7 @@ async fn a_missing_and_a_hidden_document_get_identical_answers(app: TestApp) {
                 &json!({"action": action, "resource": doc_ref(hidden)}),
             )
             .await;
-            assert_eq!((s1, s2), (200, 200));
+            assert_eq!((s1.as_u16(), s2.as_u16()), (200, 200));
             assert_eq!(missing["decision"], "deny");
             // Byte-identical apart from the id the caller itself sent.
             let normalized = serde_json::to_string(&hidden_answer)
@@ -207,11 +205,11 @@ async fn a_missing_and_a_hidden_document_get_identical_answers(app: TestApp) {
     }
 }
 
-async fn policy_updates_are_validated_take_effect_and_are_admin_only(app: TestApp) {
-    let http = reqwest::Client::new();
-    let w = world(&app).await;
+/// The world, a platform admin's token, and the active policy text and schema
+async fn world_and_policies(app: &TestApp) -> (World, String, String, String) {
+    let w = world(app).await;
     let root = app.admin_token("root@example.com").await;
-    let (status, active) = send_json(http.get(app.url("/admin/policies")).bearer_auth(&root)).await;
+    let (status, active) = policies(app, &root).await;
     assert_eq!(status, 200);
     let original = active["policies"].as_str().unwrap().to_owned();
     let schema = active["schema"].as_str().unwrap_or_default().to_owned();
@@ -220,87 +218,80 @@ async fn policy_updates_are_validated_take_effect_and_are_admin_only(app: TestAp
         "{original}"
     );
     assert!(original.contains("@id(\"org-member-reads-published\")"));
-    let sam_reads = |expect: u16| {
-        let http = http.clone();
-        let url = app.url(&format!("/documents/{}", w.unpublished));
-        let token = w.sam.1.clone();
-        async move {
-            let status = http
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .status();
-            assert_eq!(status, expect, "the shared viewer's GET");
-        }
-    };
-    sam_reads(200).await;
+    assert_eq!(sam_reads(app, &w).await, 200, "the shared viewer's GET");
+    (w, root, original, schema)
+}
 
-    // A syntax error: 422 naming line and column; the old set stays active.
+/// The status of Sam's `GET` of the unpublished document shared with him
+async fn sam_reads(app: &TestApp, w: &World) -> StatusCode {
+    let path = format!("/documents/{}", w.unpublished);
+    app.call(Method::GET, &path, Auth::Bearer(&w.sam.1), None)
+        .await
+        .0
+}
+
+/// `/authz/check`'s answer to Sam reading the unpublished document
+async fn sam_check(app: &TestApp, w: &World) -> Value {
+    let body = json!({"action": "read", "resource": doc_ref(&w.unpublished)});
+    check(app, &w.sam.1, &body).await.1
+}
+
+/// `policies` without the `shared-user-reads` policy
+fn without_shares(policies: &str) -> String {
+    let start = policies.find("@id(\"shared-user-reads\")").unwrap();
+    let end = policies[start + 1..]
+        .find("@id(")
+        .map_or(policies.len(), |i| start + 1 + i);
+    let without = format!("{}{}", &policies[..start], &policies[end..]);
+    assert!(!without.contains("shared-user-reads"));
+    without
+}
+
+async fn a_policy_set_with_a_syntax_error_is_422_with_its_position_and_changes_nothing(
+    app: TestApp,
+) {
+    let (w, root, original, schema) = world_and_policies(&app).await;
     let broken = format!("{original}\npermit (principal, action, resource) when {{ ;");
-    let (status, problem) = send_json(
-        http.put(app.url("/admin/policies"))
-            .bearer_auth(&root)
-            .json(&json!({"policies": broken, "schema": schema})),
-    )
-    .await;
+
+    let (status, problem) = put_policies(&app, &root, &broken, &schema).await;
+
     assert_eq!(status, 422, "{problem}");
     let detail = problem["detail"].as_str().unwrap();
     assert!(
         detail.contains("line") && detail.contains("column"),
         "{detail}"
     );
-    let (_, still) = send_json(http.get(app.url("/admin/policies")).bearer_auth(&root)).await;
+    let (_, still) = policies(&app, &root).await;
     assert_eq!(still["policies"], original.as_str());
-    let (_, answer) = check(
-        &app,
-        &w.sam.1,
-        &json!({"action": "read", "resource": doc_ref(&w.unpublished)}),
-    )
-    .await;
+    let answer = sam_check(&app, &w).await;
     assert_eq!(answer["decision"], "allow", "{answer}");
-    sam_reads(200).await;
+    assert_eq!(sam_reads(&app, &w).await, 200, "the shared viewer's GET");
+}
 
-    // Non-admins may neither read nor replace the set.
-    let without_shares = {
-        let start = original.find("@id(\"shared-user-reads\")").unwrap();
-        let end = original[start + 1..]
-            .find("@id(")
-            .map_or(original.len(), |i| start + 1 + i);
-        format!("{}{}", &original[..start], &original[end..])
-    };
-    assert!(!without_shares.contains("shared-user-reads"));
+async fn only_a_platform_admin_reads_or_replaces_the_policy_set(app: TestApp) {
+    let (w, _, original, schema) = world_and_policies(&app).await;
+    let without_shares = without_shares(&original);
+
     for token in [&w.alice.1, &w.sam.1] {
-        let (status, _) = send_json(
-            http.put(app.url("/admin/policies"))
-                .bearer_auth(token)
-                .json(&json!({"policies": without_shares, "schema": schema})),
-        )
-        .await;
+        let (status, _) = put_policies(&app, token, &without_shares, &schema).await;
         assert_eq!(status, 403);
-        let (status, _) = send_json(http.get(app.url("/admin/policies")).bearer_auth(token)).await;
+        let (status, _) = policies(&app, token).await;
         assert_eq!(status, 403);
     }
-    sam_reads(200).await;
+    assert_eq!(sam_reads(&app, &w).await, 200, "the shared viewer's GET");
+}
+
+async fn a_valid_policy_set_takes_effect_at_once_and_restoring_it_does_too(app: TestApp) {
+    let (w, root, original, schema) = world_and_policies(&app).await;
+    let without_shares = without_shares(&original);
 
     // A valid set without `shared-user-reads` takes effect at once: the shared viewer gets 404.
-    let (status, body) = send_json(
-        http.put(app.url("/admin/policies"))
-            .bearer_auth(&root)
-            .json(&json!({"policies": without_shares, "schema": schema})),
-    )
-    .await;
+    let (status, body) = put_policies(&app, &root, &without_shares, &schema).await;
     assert_eq!(status, 200, "{body}");
-    sam_reads(404).await;
-    let (_, answer) = check(
-        &app,
-        &w.sam.1,
-        &json!({"action": "read", "resource": doc_ref(&w.unpublished)}),
-    )
-    .await;
+    assert_eq!(sam_reads(&app, &w).await, 404, "the shared viewer's GET");
+    let answer = sam_check(&app, &w).await;
     assert_eq!(answer["decision"], "deny", "{answer}");
-    let (_, active) = send_json(http.get(app.url("/admin/policies")).bearer_auth(&root)).await;
+    let (_, active) = policies(&app, &root).await;
     assert_eq!(active["policies"], without_shares.as_str());
     // Other rules still hold.
     let (_, answer) = check(
@@ -312,20 +303,10 @@ async fn policy_updates_are_validated_take_effect_and_are_admin_only(app: TestAp
     assert_eq!(answer["decision"], "allow", "{answer}");
 
     // Restore.
-    let (status, _) = send_json(
-        http.put(app.url("/admin/policies"))
-            .bearer_auth(&root)
-            .json(&json!({"policies": original, "schema": schema})),
-    )
-    .await;
+    let (status, _) = put_policies(&app, &root, &original, &schema).await;
     assert_eq!(status, 200);
-    sam_reads(200).await;
-    let (_, answer) = check(
-        &app,
-        &w.sam.1,
-        &json!({"action": "read", "resource": doc_ref(&w.unpublished)}),
-    )
-    .await;
+    assert_eq!(sam_reads(&app, &w).await, 200, "the shared viewer's GET");
+    let answer = sam_check(&app, &w).await;
     assert_eq!(answer["policies"], json!(["shared-user-reads"]), "{answer}");
 }
 
@@ -341,19 +322,13 @@ fn sorted_strings(v: &Value) -> Vec<String> {
 }
 
 async fn the_learning_platform_pack_decides_every_scenario_over_http(app: TestApp) {
-    let http = reqwest::Client::new();
     let root = app.admin_token("root@example.com").await;
-    let (status, active) = send_json(http.get(app.url("/admin/policies")).bearer_auth(&root)).await;
+    let (status, active) = policies(&app, &root).await;
     assert_eq!(status, 200);
     let combined = format!("{}\n{PACK_POLICIES}", active["policies"].as_str().unwrap());
-    let (status, body) = send_json(
-        http.put(app.url("/admin/policies"))
-            .bearer_auth(&root)
-            .json(&json!({"policies": combined, "schema": PACK_SCHEMA})),
-    )
-    .await;
+    let (status, body) = put_policies(&app, &root, &combined, PACK_SCHEMA).await;
     assert_eq!(status, 200, "installing the pack: {body}");
-    let (_, active) = send_json(http.get(app.url("/admin/policies")).bearer_auth(&root)).await;
+    let (_, active) = policies(&app, &root).await;
     assert_eq!(active["policies"], combined.as_str());
     assert_eq!(active["schema"], PACK_SCHEMA);
 

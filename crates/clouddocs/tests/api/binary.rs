@@ -25,6 +25,56 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `clouddocs serve` with nothing but its data directory, on a free port; returns the
+/// server process once it answers, and its base URL
+async fn serve(data: &std::path::Path) -> (std::process::Child, String) {
+    let port = free_port();
+    let mut server = clouddocs(data)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            return (server, base);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    panic!("server did not come up");
+}
+
+/// The access token of `root@example.com` from the password grant at `base`
+async fn root_token(base: &str) -> String {
+    let token: Value = reqwest::Client::new()
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "root@example.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    token["access_token"].as_str().unwrap().to_owned()
+}
+
+/// `GET url`, with a bearer token if one is given; returns the JSON answer
+async fn get_json(url: &str, token: Option<&str>) -> Value {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test]
 async fn the_cli_creates_an_admin_rotates_keys_and_serve_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
@@ -87,56 +137,12 @@ async fn the_cli_creates_an_admin_rotates_keys_and_serve_stops_cleanly_on_sigter
     );
 
     // `serve` with nothing but its data directory, on a free port.
-    let port = free_port();
-    let mut server = clouddocs(&data)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut server, base) = serve(&data).await;
     let http = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..100 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "server did not come up");
-    let token: Value = http
-        .post(format!("{base}/oauth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "root@example.com"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let access = token["access_token"].as_str().unwrap();
-    let me: Value = http
-        .get(format!("{base}/me"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let access = root_token(&base).await;
+    let me = get_json(&format!("{base}/me"), Some(&access)).await;
     assert_eq!(me["platform_admin"], true);
-    let jwks: Value = http
-        .get(format!("{base}/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = get_json(&format!("{base}/.well-known/jwks.json"), None).await;
     let eddsa_keys = jwks["keys"]
         .as_array()
         .unwrap()
@@ -175,7 +181,7 @@ async fn the_cli_creates_an_admin_rotates_keys_and_serve_stops_cleanly_on_sigter
     );
     assert_eq!(
         http.get(format!("{base}/me"))
-            .bearer_auth(access)
+            .bearer_auth(&access)
             .send()
             .await
             .unwrap()
@@ -333,43 +339,9 @@ async fn users_create_and_keys_rotate_leave_audit_events_by_cli() {
     let rotated = clouddocs(&data).args(["keys", "rotate"]).output().unwrap();
     assert!(rotated.status.success());
 
-    let port = free_port();
-    let mut server = clouddocs(&data)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let token: Value = http
-        .post(format!("{base}/oauth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "root@example.com"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let audit: Value = http
-        .get(format!("{base}/audit?limit=100"))
-        .bearer_auth(token["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (mut server, base) = serve(&data).await;
+    let access = root_token(&base).await;
+    let audit = get_json(&format!("{base}/audit?limit=100"), Some(&access)).await;
     let _ = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status();

@@ -1,32 +1,20 @@
 //! Broken object-level authorization and mass assignment: an outsider probing another org's
 //! document ids learns nothing, and the server never takes ownership fields from a body.
 
-use clouddocs_testkit::{TestApp, backends};
+use clouddocs_testkit::{Auth, TestApp, backends};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 backends!(
     [sqlite, postgres],
     an_outsider_probing_another_orgs_ids_gets_the_missing_id_answer_byte_for_byte,
-    extra_ownership_fields_are_rejected_and_change_nothing
+    another_orgs_listing_shows_an_outsider_nothing,
+    a_create_with_ownership_fields_is_rejected_and_stores_nothing,
+    a_patch_with_ownership_fields_is_rejected_and_changes_nothing,
 );
 
 /// An id that never existed
 const NEVER: &str = "01900000-0000-7000-8000-000000000000";
-
-async fn create_org(app: &TestApp, token: &str, name: &str) -> String {
-    let response = reqwest::Client::new()
-        .post(app.url("/orgs"))
-        .bearer_auth(token)
-        .json(&json!({"name": name}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    response.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
 
 async fn document_count(app: &TestApp) -> i64 {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM documents")
@@ -78,32 +66,40 @@ async fn probe(
     )
 }
 
+/// `GET /documents/{id}` as `token`
+async fn get_document(app: &TestApp, token: &str, id: &str) -> (StatusCode, Value) {
+    let path = format!("/documents/{id}");
+    app.call(Method::GET, &path, Auth::Bearer(token), None)
+        .await
+}
+
+/// Alice's "Org A" with 100 documents, half of them published, and Mallory, the admin of
+/// "Org B"; returns Alice's token, Mallory's id and token, Org A's id and the document ids
+async fn alice_secrets_and_mallory(
+    app: &TestApp,
+) -> (String, (String, String), String, Vec<String>) {
+    let (_, alice, _) = app.user_with_tokens("alice@example.com", "").await;
+    let (mallory_id, mallory, _) = app.user_with_tokens("mallory@example.com", "").await;
+    let org_a = app.create_org(&alice, "Org A").await;
+    let _org_b = app.create_org(&mallory, "Org B").await;
+    let mut ids = Vec::new();
+    for i in 0..100 {
+        let body =
+            json!({"title": format!("Secret {i}"), "body": "classified", "published": i % 2 == 0});
+        let path = format!("/orgs/{org_a}/documents");
+        let (status, doc) = app
+            .call(Method::POST, &path, Auth::Bearer(&alice), Some(body))
+            .await;
+        assert_eq!(status, 201);
+        ids.push(doc["id"].as_str().unwrap().to_owned());
+    }
+    (alice, (mallory_id, mallory), org_a, ids)
+}
+
 async fn an_outsider_probing_another_orgs_ids_gets_the_missing_id_answer_byte_for_byte(
     app: TestApp,
 ) {
-    let http = reqwest::Client::new();
-    let (_, alice, _) = app.user_with_tokens("alice@example.com", "").await;
-    let (mallory_id, mallory, _) = app.user_with_tokens("mallory@example.com", "").await;
-    let org_a = create_org(&app, &alice, "Org A").await;
-    let _org_b = create_org(&app, &mallory, "Org B").await;
-
-    let mut ids = Vec::new();
-    for i in 0..100 {
-        let response = http
-            .post(app.url(&format!("/orgs/{org_a}/documents")))
-            .bearer_auth(&alice)
-            .json(&json!({"title": format!("Secret {i}"), "body": "classified", "published": i % 2 == 0}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        ids.push(
-            response.json::<Value>().await.unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
-    }
+    let (alice, (mallory_id, mallory), _, ids) = alice_secrets_and_mallory(&app).await;
 
     for kind in [Probe::Get, Probe::Patch, Probe::Delete, Probe::Share] {
         let reference = probe(&app, &mallory, kind, NEVER, &mallory_id).await;
@@ -138,54 +134,39 @@ async fn an_outsider_probing_another_orgs_ids_gets_the_missing_id_answer_byte_fo
     // Nothing changed: every document is still there, unshared and untouched.
     assert_eq!(document_count(&app).await, 100);
     for id in &ids {
-        let doc: Value = http
-            .get(app.url(&format!("/documents/{id}")))
-            .bearer_auth(&alice)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, doc) = get_document(&app, &alice, id).await;
         assert_ne!(doc["title"], "pwned");
-        assert_eq!(
-            http.get(app.url(&format!("/documents/{id}")))
-                .bearer_auth(&mallory)
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            404
-        );
+        assert_eq!(get_document(&app, &mallory, id).await.0, 404);
     }
+}
+
+async fn another_orgs_listing_shows_an_outsider_nothing(app: TestApp) {
+    let (_, (_, mallory), org_a, _) = alice_secrets_and_mallory(&app).await;
 
     // The listing of org A shows the outsider nothing, and neither does the unfiltered one.
     for query in [
-        vec![("org", org_a.as_str())],
-        vec![("org", org_a.as_str()), ("published", "true")],
-        vec![],
+        format!("?org={org_a}"),
+        format!("?org={org_a}&published=true"),
+        String::new(),
     ] {
-        let page: Value = http
-            .get(app.url("/documents"))
-            .query(&query)
-            .bearer_auth(&mallory)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = app.get_json(&format!("/documents{query}"), &mallory).await;
         assert_eq!(page["items"], json!([]), "{query:?}");
         assert_eq!(page["next_cursor"], Value::Null, "{query:?}");
     }
 }
 
-async fn extra_ownership_fields_are_rejected_and_change_nothing(app: TestApp) {
-    let http = reqwest::Client::new();
+/// Alice's "Org A" and Mallory's "Org B"; returns `(alice_id, alice, mallory_id, mallory,
+/// org_a, org_b)`
+async fn two_orgs(app: &TestApp) -> [String; 6] {
     let (alice_id, alice, _) = app.user_with_tokens("alice@example.com", "").await;
     let (mallory_id, mallory, _) = app.user_with_tokens("mallory@example.com", "").await;
-    let org_a = create_org(&app, &alice, "Org A").await;
-    let org_b = create_org(&app, &mallory, "Org B").await;
+    let org_a = app.create_org(&alice, "Org A").await;
+    let org_b = app.create_org(&mallory, "Org B").await;
+    [alice_id, alice, mallory_id, mallory, org_a, org_b]
+}
+
+async fn a_create_with_ownership_fields_is_rejected_and_stores_nothing(app: TestApp) {
+    let [alice_id, alice, _, mallory, org_a, org_b] = two_orgs(&app).await;
 
     // Mallory, an admin of her own org, tries to plant documents with forged ownership.
     let forged = [
@@ -203,76 +184,58 @@ async fn extra_ownership_fields_are_rejected_and_change_nothing(app: TestApp) {
         })
         .collect();
     attempts.push(json!({"title": "Forged", "body": "x", "author_id": alice_id, "org_id": org_a, "id": NEVER, "created_at": 0}));
-    for body in &attempts {
-        let response = http
-            .post(app.url(&format!("/orgs/{org_b}/documents")))
-            .bearer_auth(&mallory)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 422, "{body}");
+    let path = format!("/orgs/{org_b}/documents");
+    for body in attempts {
+        let (status, _) = app
+            .call(
+                Method::POST,
+                &path,
+                Auth::Bearer(&mallory),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
     }
+
     assert_eq!(
         document_count(&app).await,
         0,
         "a rejected create stored something"
     );
-    assert_eq!(
-        http.get(app.url(&format!("/documents/{NEVER}")))
-            .bearer_auth(&alice)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(get_document(&app, &alice, NEVER).await.0, 404);
+}
 
-    // PATCH with ownership fields: 422 and the document is unchanged.
-    let created = http
-        .post(app.url(&format!("/orgs/{org_b}/documents")))
-        .bearer_auth(&mallory)
-        .json(&json!({"title": "Mine", "body": "b"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    let before: Value = created.json().await.unwrap();
+async fn a_patch_with_ownership_fields_is_rejected_and_changes_nothing(app: TestApp) {
+    let [alice_id, alice, mallory_id, mallory, org_a, org_b] = two_orgs(&app).await;
+    let path = format!("/orgs/{org_b}/documents");
+    let body = json!({"title": "Mine", "body": "b"});
+    let (status, before) = app
+        .call(Method::POST, &path, Auth::Bearer(&mallory), Some(body))
+        .await;
+    assert_eq!(status, 201);
     let doc_id = before["id"].as_str().unwrap();
     assert_eq!(before["author_id"], mallory_id);
     assert_eq!(before["org_id"], org_b);
+
+    let path = format!("/documents/{doc_id}");
     for body in [
         json!({"author_id": alice_id}),
         json!({"org_id": org_a}),
         json!({"title": "Moved", "author_id": alice_id, "org_id": org_a}),
     ] {
-        let response = http
-            .patch(app.url(&format!("/documents/{doc_id}")))
-            .bearer_auth(&mallory)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 422, "{body}");
+        let (status, _) = app
+            .call(
+                Method::PATCH,
+                &path,
+                Auth::Bearer(&mallory),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
     }
-    let after: Value = http
-        .get(app.url(&format!("/documents/{doc_id}")))
-        .bearer_auth(&mallory)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+
+    let (_, after) = get_document(&app, &mallory, doc_id).await;
     assert_eq!(after, before, "a rejected PATCH changed the document");
-    assert_eq!(
-        http.get(app.url(&format!("/documents/{doc_id}")))
-            .bearer_auth(&alice)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(get_document(&app, &alice, doc_id).await.0, 404);
     assert_eq!(document_count(&app).await, 1);
 }

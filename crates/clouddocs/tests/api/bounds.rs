@@ -1,7 +1,8 @@
 //! Input bounds (issue 11, item 1): nothing a caller sends reaches a recursive path
 //! unbounded, and a panic answers 500 problem+json without taking the server down.
 
-use clouddocs_testkit::{TestApp, backends};
+use clouddocs_testkit::{Auth, TestApp, backends};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 backends!(
@@ -28,20 +29,20 @@ fn chain(n: usize) -> Value {
     )
 }
 
-async fn check(app: &TestApp, token: &str, entities: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(app.url("/authz/check"))
-        .bearer_auth(token)
-        .json(&json!({
-            "principal": {"type": "App::Node", "id": "n0"},
-            "action": {"type": "App::Action", "id": "view"},
-            "resource": {"type": "App::Node", "id": "n1"},
-            "entities": entities,
-        }))
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+async fn check(app: &TestApp, token: &str, entities: Value) -> (StatusCode, Value) {
+    let body = json!({
+        "principal": {"type": "App::Node", "id": "n0"},
+        "action": {"type": "App::Action", "id": "view"},
+        "resource": {"type": "App::Node", "id": "n1"},
+        "entities": entities,
+    });
+    app.call(
+        Method::POST,
+        "/authz/check",
+        Auth::Bearer(token),
+        Some(body),
+    )
+    .await
 }
 
 async fn a_deep_entity_chain_is_refused_with_the_bound_named(app: TestApp) {
@@ -112,15 +113,16 @@ async fn deeply_nested_policy_text_is_refused(app: TestApp) {
         "(".repeat(500),
         ")".repeat(500)
     );
-    let r = reqwest::Client::new()
-        .put(app.url("/admin/policies"))
-        .bearer_auth(&admin)
-        .json(&json!({"policies": policies}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 422);
-    let problem: Value = r.json().await.unwrap();
+    let body = json!({"policies": policies});
+    let (status, problem) = app
+        .call(
+            Method::PUT,
+            "/admin/policies",
+            Auth::Bearer(&admin),
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 422);
     assert!(
         problem["detail"]
             .as_str()

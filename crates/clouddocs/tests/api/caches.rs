@@ -2,7 +2,8 @@
 //! denylist follow every write at once, and batched audit events form one gapless chain.
 
 use clouddocs_http::rate_limit::Limit;
-use clouddocs_testkit::{Backend, TestApp, backends};
+use clouddocs_testkit::{Auth, Backend, TestApp, backends};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 backends!(
@@ -39,19 +40,15 @@ async fn concurrent_audit_events_form_one_gapless_chain_postgres() {
 
 async fn a_cached_profile_follows_every_change(app: TestApp) {
     let (user_id, access, _) = app.user_with_tokens("cache@example.com", "").await;
-    let client = reqwest::Client::new();
     for _ in 0..3 {
         assert_eq!(app.get_json("/me", &access).await["id"], user_id.as_str());
     }
     for name in ["First Name", "Second Name"] {
-        let patched = client
-            .patch(app.url("/me"))
-            .bearer_auth(&access)
-            .json(&json!({ "display_name": name }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(patched.status(), 200);
+        let body = json!({ "display_name": name });
+        let (patched, _) = app
+            .call(Method::PATCH, "/me", Auth::Bearer(&access), Some(body))
+            .await;
+        assert_eq!(patched, 200);
         assert_eq!(
             app.get_json("/me", &access).await["display_name"],
             name,
@@ -62,23 +59,15 @@ async fn a_cached_profile_follows_every_change(app: TestApp) {
 
 async fn a_deleted_client_is_refused_at_once(app: TestApp) {
     let admin = app.admin_token("ops@example.com").await;
-    let (id, secret) = app
-        .register_client(
-            &admin,
-            json!({"name": "svc", "grant_types": ["client_credentials"], "scopes": ["documents:read"], "confidential": true}),
-        )
-        .await;
-    let secret = secret.unwrap();
+    let (id, secret) = app.service_client(&admin, "svc").await;
     for _ in 0..3 {
         assert_eq!(app.client_credentials(&id, &secret).await.status(), 200);
     }
-    let deleted = reqwest::Client::new()
-        .delete(app.url(&format!("/admin/clients/{id}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), 204);
+    let path = format!("/admin/clients/{id}");
+    let (deleted, _) = app
+        .call(Method::DELETE, &path, Auth::Bearer(&admin), None)
+        .await;
+    assert_eq!(deleted, 204);
     let refused = app.client_credentials(&id, &secret).await;
     assert_eq!(
         refused.status(),
@@ -96,13 +85,11 @@ async fn a_revoked_token_is_refused_at_once_after_being_accepted(app: TestApp) {
     for _ in 0..5 {
         assert_eq!(app.me_with_bearer(&access).await.status(), 200);
     }
-    let disabled = reqwest::Client::new()
-        .post(app.url(&format!("/admin/users/{user_id}/disable")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert!(disabled.status().is_success(), "{}", disabled.status());
+    let path = format!("/admin/users/{user_id}/disable");
+    let (disabled, _) = app
+        .call(Method::POST, &path, Auth::Bearer(&admin), None)
+        .await;
+    assert!(disabled.is_success(), "{disabled}");
     assert_eq!(app.me_with_bearer(&access).await.status(), 401);
     // The admin's own token was never revoked.
     assert_eq!(app.me_with_bearer(&admin).await.status(), 200);
@@ -110,13 +97,7 @@ async fn a_revoked_token_is_refused_at_once_after_being_accepted(app: TestApp) {
 
 async fn concurrent_audit_events_form_one_gapless_chain(app: TestApp) {
     let admin = app.admin_token("audit@example.com").await;
-    let (id, secret) = app
-        .register_client(
-            &admin,
-            json!({"name": "burst", "grant_types": ["client_credentials"], "scopes": ["documents:read"], "confidential": true}),
-        )
-        .await;
-    let secret = secret.unwrap();
+    let (id, secret) = app.service_client(&admin, "burst").await;
     let client = reqwest::Client::new();
     // Token issuance (batched), failed client authentication and state changes (each in
     // its own transaction) all at once.

@@ -26,26 +26,10 @@ async fn sixteen_parallel_clients_create_and_share_without_a_failure(app: TestAp
                 .await,
         );
     }
-    let org: Value = http
-        .post(app.url("/orgs"))
-        .bearer_auth(&users[0].1)
-        .json(&json!({"name": "Busy"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let org_id = org["id"].as_str().unwrap().to_owned();
+    let org_id = app.create_org(&users[0].1, "Busy").await;
     for (id, _, _) in users.iter().skip(1) {
-        let added = http
-            .put(app.url(&format!("/orgs/{org_id}/members/{id}")))
-            .bearer_auth(&users[0].1)
-            .json(&json!({"role": "editor"}))
-            .send()
-            .await
-            .unwrap();
-        assert!(added.status().is_success(), "adding a member");
+        let added = app.add_member(&users[0].1, &org_id, id, "editor").await;
+        assert!(added.is_success(), "adding a member");
     }
     let deadline = Instant::now() + Duration::from_secs(4);
     let mut tasks = Vec::new();
@@ -109,11 +93,10 @@ async fn sixteen_parallel_clients_create_and_share_without_a_failure(app: TestAp
 /// A real outage (the pool is closed under the server) is a 503 with `Retry-After`, on the
 /// problem endpoints and on `/oauth/token` (RFC 6749 `temporarily_unavailable`)
 async fn a_database_outage_answers_503_with_retry_after(app: TestApp) {
-    let http = reqwest::Client::new();
     let (_, token, _) = app.user_with_tokens("outage@example.com", "").await;
     app.state.svc.db().close().await;
 
-    let created = http
+    let created = reqwest::Client::new()
         .post(app.url("/orgs"))
         .bearer_auth(&token)
         .json(&json!({"name": "Down"}))

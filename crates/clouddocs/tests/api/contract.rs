@@ -1,7 +1,8 @@
 //! The API contract as clients read it: the OpenAPI document, answer shapes, ambiguous
 //! credentials, list parameters, readiness and where a browser lands after signing in.
 
-use clouddocs_testkit::{TestApp, backends};
+use clouddocs_testkit::{Auth, TestApp, backends};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 backends!(
@@ -93,17 +94,8 @@ async fn two_credentials_in_headers_are_a_400(app: TestApp) {
     let (_, alice, _) = app.user_with_tokens("alice@example.com", "").await;
     let (_, bob, _) = app.user_with_tokens("bob@example.com", "").await;
     let http = reqwest::Client::new();
-    let key: Value = http
-        .post(app.url("/me/api-keys"))
-        .bearer_auth(&alice)
-        .json(&json!({"name": "k", "scopes": ["profile"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = key["key"].as_str().unwrap();
+    let (_, key) = app.api_key(&alice, "k", &["profile"]).await;
+    let key = key.as_str();
     let cases: [Vec<(&str, String)>; 3] = [
         vec![
             ("authorization", format!("Bearer {alice}")),
@@ -158,17 +150,12 @@ async fn a_token_whose_account_is_gone_is_a_401(app: TestApp) {
 async fn list_parameters_out_of_range_are_refused(app: TestApp) {
     let (_, token, _) = app.user_with_tokens("lists@example.com", "").await;
     let admin = app.admin_token("root@example.com").await;
-    let http = reqwest::Client::new();
     let status = |path: &'static str, token: String| {
-        let http = http.clone();
-        let url = app.url(path);
+        let app = &app;
         async move {
-            http.get(url)
-                .bearer_auth(token)
-                .send()
+            app.call(Method::GET, path, Auth::Bearer(&token), None)
                 .await
-                .unwrap()
-                .status()
+                .0
                 .as_u16()
         }
     };

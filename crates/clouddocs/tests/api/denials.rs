@@ -2,7 +2,8 @@
 //! missing scope and no permitting policy, on every path that can refuse.
 
 use clouddocs_service::DocumentPatch;
-use clouddocs_testkit::{TestApp, backends};
+use clouddocs_testkit::{Auth, PASSWORD, TestApp, backends};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 backends!(
@@ -27,57 +28,30 @@ async fn denials_by(app: &TestApp, actor: &str) -> Vec<Value> {
         .collect()
 }
 
-/// Alice's org and one document of hers; returns `(org_id, doc_id)`
+/// An org and one document of `token`'s; returns `(org_id, doc_id)`
 async fn org_with_document(app: &TestApp, token: &str) -> (String, String) {
-    let http = reqwest::Client::new();
-    let org: Value = http
-        .post(app.url("/orgs"))
-        .bearer_auth(token)
-        .json(&json!({"name": "Acme"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let org_id = org["id"].as_str().unwrap().to_owned();
-    let doc: Value = http
-        .post(app.url(&format!("/orgs/{org_id}/documents")))
-        .bearer_auth(token)
-        .json(&json!({"title": "Plan", "body": "b"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (org_id, doc["id"].as_str().unwrap().to_owned())
+    let org_id = app.create_org(token, "Acme").await;
+    let doc_id = app.create_document(token, &org_id, "Plan").await;
+    (org_id, doc_id)
+}
+
+/// A `documents:read` access token for `email`
+async fn read_only(app: &TestApp, email: &str) -> String {
+    app.tokens(email, PASSWORD, "documents:read").await.0
 }
 
 async fn a_route_level_scope_denial_is_audited_with_the_missing_scope(app: TestApp) {
     let (alice_id, full, _) = app.user_with_tokens("alice@example.com", "").await;
     let (_, doc_id) = org_with_document(&app, &full).await;
-    let read_only: Value = app
-        .password_grant(
-            "alice@example.com",
-            clouddocs_testkit::PASSWORD,
-            "documents:read",
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let read_only = read_only(&app, "alice@example.com").await;
 
-    let refused = reqwest::Client::new()
-        .patch(app.url(&format!("/documents/{doc_id}")))
-        .bearer_auth(read_only["access_token"].as_str().unwrap())
-        .json(&json!({"title": "changed"}))
-        .send()
-        .await
-        .unwrap();
+    let path = format!("/documents/{doc_id}");
+    let body = json!({"title": "changed"});
+    let (refused, body) = app
+        .call(Method::PATCH, &path, Auth::Bearer(&read_only), Some(body))
+        .await;
 
-    assert_eq!(refused.status(), 403);
-    let body: Value = refused.json().await.unwrap();
+    assert_eq!(refused, 403);
     assert_eq!(
         body["type"],
         "https://clouddocs.dev/problems/insufficient-scope"
@@ -95,22 +69,8 @@ async fn a_route_level_scope_denial_is_audited_with_the_missing_scope(app: TestA
 async fn a_service_level_scope_denial_names_no_permitting_policy(app: TestApp) {
     let (alice_id, full, _) = app.user_with_tokens("author@example.com", "").await;
     let (_, doc_id) = org_with_document(&app, &full).await;
-    let read_only: Value = app
-        .password_grant(
-            "author@example.com",
-            clouddocs_testkit::PASSWORD,
-            "documents:read",
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let principal = app
-        .state
-        .svc
-        .authenticate_bearer(read_only["access_token"].as_str().unwrap())
-        .await
-        .unwrap();
+    let read_only = read_only(&app, "author@example.com").await;
+    let principal = app.state.svc.authenticate_bearer(&read_only).await.unwrap();
 
     let refused = app
         .state
@@ -147,25 +107,12 @@ async fn a_refused_membership_change_is_audited_with_its_reasons(app: TestApp) {
     let (bob_id, bob, _) = app.user_with_tokens("editor@example.com", "").await;
     let (carol_id, _, _) = app.user_with_tokens("carol@example.com", "").await;
     let (org_id, _) = org_with_document(&app, &alice).await;
-    let http = reqwest::Client::new();
-    let added = http
-        .put(app.url(&format!("/orgs/{org_id}/members/{bob_id}")))
-        .bearer_auth(&alice)
-        .json(&json!({"role": "editor"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(added.status().is_success(), "{}", added.status());
+    let added = app.add_member(&alice, &org_id, &bob_id, "editor").await;
+    assert!(added.is_success(), "{added}");
 
-    let refused = http
-        .put(app.url(&format!("/orgs/{org_id}/members/{carol_id}")))
-        .bearer_auth(&bob)
-        .json(&json!({"role": "viewer"}))
-        .send()
-        .await
-        .unwrap();
+    let refused = app.add_member(&bob, &org_id, &carol_id, "viewer").await;
 
-    assert_eq!(refused.status(), 403);
+    assert_eq!(refused, 403);
     let denials = denials_by(&app, &bob_id).await;
     assert_eq!(denials.len(), 1, "{denials:?}");
     assert_eq!(denials[0]["action"], "manage_users");
@@ -183,23 +130,15 @@ async fn a_viewer_creating_a_document_is_an_audited_denial(app: TestApp) {
     let (_, alice, _) = app.user_with_tokens("admin@example.com", "").await;
     let (vic_id, vic, _) = app.user_with_tokens("viewer@example.com", "").await;
     let (org_id, _) = org_with_document(&app, &alice).await;
-    let http = reqwest::Client::new();
-    http.put(app.url(&format!("/orgs/{org_id}/members/{vic_id}")))
-        .bearer_auth(&alice)
-        .json(&json!({"role": "viewer"}))
-        .send()
-        .await
-        .unwrap();
+    app.add_member(&alice, &org_id, &vic_id, "viewer").await;
 
-    let refused = http
-        .post(app.url(&format!("/orgs/{org_id}/documents")))
-        .bearer_auth(&vic)
-        .json(&json!({"title": "Mine", "body": "b"}))
-        .send()
-        .await
-        .unwrap();
+    let path = format!("/orgs/{org_id}/documents");
+    let body = json!({"title": "Mine", "body": "b"});
+    let (refused, _) = app
+        .call(Method::POST, &path, Auth::Bearer(&vic), Some(body))
+        .await;
 
-    assert_eq!(refused.status(), 403);
+    assert_eq!(refused, 403);
     let denials = denials_by(&app, &vic_id).await;
     assert_eq!(denials.len(), 1, "{denials:?}");
     assert_eq!(denials[0]["action"], "create");

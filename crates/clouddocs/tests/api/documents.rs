@@ -1,186 +1,121 @@
 //! Organizations, documents and sharing through the policy engine.
 
-use clouddocs_testkit::{TestApp, backends};
+use clouddocs_testkit::{Auth, Items, TestApp, backends};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 backends!(
     [sqlite, postgres],
-    a_document_lifecycle_follows_the_policy_table_basics,
+    an_orgs_creator_is_its_admin_and_lists_answer_items_and_a_cursor,
+    an_outsider_gets_the_same_404_for_a_document_as_for_a_missing_id,
+    a_shared_viewer_reads_and_lists_the_document_but_cannot_edit_it,
+    authz_check_names_the_policy_that_lets_a_shared_viewer_read,
     a_document_is_shared_and_unshared_by_email,
 );
 
-async fn a_document_is_shared_and_unshared_by_email(app: TestApp) {
-    let http = reqwest::Client::new();
-    let (_, alice, _) = app.user_with_tokens("owner@example.com", "").await;
-    let (_, carol, _) = app.user_with_tokens("carol@example.com", "").await;
-    let org: Value = http
-        .post(app.url("/orgs"))
-        .bearer_auth(&alice)
-        .json(&json!({"name": "Acme"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let doc: Value = http
-        .post(app.url(&format!("/orgs/{}/documents", org["id"].as_str().unwrap())))
-        .bearer_auth(&alice)
-        .json(&json!({"title": "Plan", "body": "b"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let doc_url = app.url(&format!("/documents/{}", doc["id"].as_str().unwrap()));
-    let read_as_carol = || async {
-        http.get(&doc_url)
-            .bearer_auth(&carol)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    };
-    assert_eq!(read_as_carol().await, 404);
+/// An id that never existed
+const NEVER: &str = "01900000-0000-7000-8000-000000000000";
 
-    let shared = http
-        .put(format!("{doc_url}/shares/Carol%40Example.com"))
-        .bearer_auth(&alice)
-        .json(&json!({"role": "viewer"}))
-        .send()
+/// `GET /documents/{doc}`'s status as `token`
+async fn read(app: &TestApp, token: &str, doc: &str) -> StatusCode {
+    let path = format!("/documents/{doc}");
+    app.call(Method::GET, &path, Auth::Bearer(token), None)
         .await
-        .unwrap();
-    let unknown = http
-        .put(format!("{doc_url}/shares/nobody%40example.com"))
-        .bearer_auth(&alice)
-        .json(&json!({"role": "viewer"}))
-        .send()
-        .await
-        .unwrap();
-
-    assert_eq!(shared.status(), 204, "shared by email, in any case");
-    assert_eq!(read_as_carol().await, 200);
-    assert_eq!(unknown.status(), 404, "an unknown email is a missing user");
-    let unshared = http
-        .delete(format!("{doc_url}/shares/carol%40example.com"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unshared.status(), 204);
-    assert_eq!(read_as_carol().await, 404);
+        .0
 }
 
-async fn a_document_lifecycle_follows_the_policy_table_basics(app: TestApp) {
-    let http = reqwest::Client::new();
+/// Alice's org "Acme" with her document "Plan", and Bob; returns Alice's token, Bob's id
+/// and token, and the document id
+async fn alice_bob_and_a_document(app: &TestApp) -> (String, (String, String), String) {
     let (_, alice, _) = app.user_with_tokens("alice@example.com", "").await;
     let (bob_id, bob, _) = app.user_with_tokens("bob@example.com", "").await;
-    let org: Value = http
-        .post(app.url("/orgs"))
-        .bearer_auth(&alice)
-        .json(&json!({"name": "Acme"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let org = app.create_org(&alice, "Acme").await;
+    let doc = app.create_document(&alice, &org, "Plan").await;
+    (alice, (bob_id, bob), doc)
+}
+
+async fn a_document_is_shared_and_unshared_by_email(app: TestApp) {
+    let (_, alice, _) = app.user_with_tokens("owner@example.com", "").await;
+    let (_, carol, _) = app.user_with_tokens("carol@example.com", "").await;
+    let org = app.create_org(&alice, "Acme").await;
+    let doc = app.create_document(&alice, &org, "Plan").await;
+    assert_eq!(read(&app, &carol, &doc).await, 404);
+
+    let shared = app
+        .share(&alice, &doc, "Carol%40Example.com", "viewer")
+        .await;
+    let unknown = app
+        .share(&alice, &doc, "nobody%40example.com", "viewer")
+        .await;
+
+    assert_eq!(shared, 204, "shared by email, in any case");
+    assert_eq!(read(&app, &carol, &doc).await, 200);
+    assert_eq!(unknown, 404, "an unknown email is a missing user");
+    let path = format!("/documents/{doc}/shares/carol%40example.com");
+    let (unshared, _) = app
+        .call(Method::DELETE, &path, Auth::Bearer(&alice), None)
+        .await;
+    assert_eq!(unshared, 204);
+    assert_eq!(read(&app, &carol, &doc).await, 404);
+}
+
+async fn an_orgs_creator_is_its_admin_and_lists_answer_items_and_a_cursor(app: TestApp) {
+    let (_, alice, _) = app.user_with_tokens("alice@example.com", "").await;
+    let body = json!({"name": "Acme"});
+    let (status, org) = app
+        .call(Method::POST, "/orgs", Auth::Bearer(&alice), Some(body))
+        .await;
+    assert_eq!(status, 201);
     assert_eq!(org["role"], "admin");
     let org_id = org["id"].as_str().unwrap();
+
     // Every list answers {items, next_cursor}.
-    let orgs: clouddocs_testkit::Items = http
-        .get(app.url("/orgs"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let items = |list: Value| serde_json::from_value::<Items>(list).unwrap();
+    let orgs = items(app.get_json("/orgs", &alice).await);
+    let members = items(
+        app.get_json(&format!("/orgs/{org_id}/members"), &alice)
+            .await,
+    );
+
     assert_eq!(orgs.len(), 1);
     assert_eq!(orgs[0]["role"], "admin");
-    let members: clouddocs_testkit::Items = http
-        .get(app.url(&format!("/orgs/{org_id}/members")))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     assert_eq!(members.len(), 1);
     assert!(members.next_cursor.is_none());
-    let created = http
-        .post(app.url(&format!("/orgs/{org_id}/documents")))
-        .bearer_auth(&alice)
-        .json(&json!({"title": "Plan", "body": "secret"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    let doc: Value = created.json().await.unwrap();
-    let doc_id = doc["id"].as_str().unwrap();
-    let outsider = http
-        .get(app.url(&format!("/documents/{doc_id}")))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(outsider.status(), 404);
-    let missing = http
-        .get(app.url("/documents/01900000-0000-7000-8000-000000000000"))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(missing.status(), 404);
-    let share = http
-        .put(app.url(&format!("/documents/{doc_id}/shares/{bob_id}")))
-        .bearer_auth(&alice)
-        .json(&json!({"role": "viewer"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(share.status(), 204);
-    assert_eq!(
-        http.get(app.url(&format!("/documents/{doc_id}")))
-            .bearer_auth(&bob)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let edit = http
-        .patch(app.url(&format!("/documents/{doc_id}")))
-        .bearer_auth(&bob)
-        .json(&json!({"title": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(edit.status(), 403);
-    let list: Value = http
-        .get(app.url("/documents"))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+}
+
+async fn an_outsider_gets_the_same_404_for_a_document_as_for_a_missing_id(app: TestApp) {
+    let (_, (_, bob), doc) = alice_bob_and_a_document(&app).await;
+
+    assert_eq!(read(&app, &bob, &doc).await, 404);
+    assert_eq!(read(&app, &bob, NEVER).await, 404);
+}
+
+async fn a_shared_viewer_reads_and_lists_the_document_but_cannot_edit_it(app: TestApp) {
+    let (alice, (bob_id, bob), doc) = alice_bob_and_a_document(&app).await;
+
+    assert_eq!(app.share(&alice, &doc, &bob_id, "viewer").await, 204);
+
+    assert_eq!(read(&app, &bob, &doc).await, 200);
+    let path = format!("/documents/{doc}");
+    let body = json!({"title": "x"});
+    let (edit, _) = app
+        .call(Method::PATCH, &path, Auth::Bearer(&bob), Some(body))
+        .await;
+    assert_eq!(edit, 403);
+    let list = app.get_json("/documents", &bob).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
-    let check: Value = http
-        .post(app.url("/authz/check"))
-        .bearer_auth(&bob)
-        .json(&json!({"action": "read", "resource": {"type": "Document", "id": doc_id}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+}
+
+async fn authz_check_names_the_policy_that_lets_a_shared_viewer_read(app: TestApp) {
+    let (alice, (bob_id, bob), doc) = alice_bob_and_a_document(&app).await;
+    assert_eq!(app.share(&alice, &doc, &bob_id, "viewer").await, 204);
+
+    let body = json!({"action": "read", "resource": {"type": "Document", "id": doc}});
+    let (status, check) = app
+        .call(Method::POST, "/authz/check", Auth::Bearer(&bob), Some(body))
+        .await;
+
+    assert_eq!(status, 200, "{check}");
     assert_eq!(check["decision"], "allow");
     assert_eq!(check["policies"], json!(["shared-user-reads"]));
 }

@@ -1,6 +1,7 @@
 //! Limits, headers, operations endpoints and bad input: always a clear 4xx, never a 5xx.
 
-use clouddocs_testkit::{Backend, TestApp, backends};
+use clouddocs_testkit::{Auth, Backend, TestApp, backends};
+use reqwest::Method;
 use serde_json::Value;
 
 backends!(
@@ -119,24 +120,9 @@ async fn security_headers_are_on_every_response(app: TestApp) {
 }
 
 async fn health_readiness_metrics_and_openapi_answer(app: TestApp) {
-    let client = app.browser();
-    assert_eq!(
-        client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let ready: Value = client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let get = |path: &'static str| app.call(Method::GET, path, Auth::None, None);
+    assert_eq!(get("/healthz").await.0, 200);
+    let (_, ready) = get("/readyz").await;
     assert_eq!(ready["database"], "ok");
     let redis = if app.backend == Backend::PostgresRedis {
         "ok"
@@ -145,9 +131,7 @@ async fn health_readiness_metrics_and_openapi_answer(app: TestApp) {
     };
     assert_eq!(ready["redis"], redis, "{ready}");
     assert!(ready.get("ephemeral").is_none(), "{ready}");
-    let metrics = client
-        .get(app.url("/metrics"))
-        .send()
+    let metrics = reqwest::get(app.url("/metrics"))
         .await
         .unwrap()
         .text()
@@ -155,14 +139,7 @@ async fn health_readiness_metrics_and_openapi_answer(app: TestApp) {
         .unwrap();
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     assert!(metrics.contains("http_request_duration_seconds"));
-    let spec: Value = client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, spec) = get("/openapi.json").await;
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
     for path in [
         "/auth/register",
@@ -173,10 +150,7 @@ async fn health_readiness_metrics_and_openapi_answer(app: TestApp) {
     ] {
         assert!(spec["paths"].get(path).is_some(), "{path} documented");
     }
-    assert_eq!(
-        client.get(app.url("/docs/")).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(get("/docs/").await.0, 200);
 }
 
 #[tokio::test]

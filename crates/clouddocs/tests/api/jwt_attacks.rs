@@ -14,8 +14,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use clouddocs_auth::jwt::MasterKey;
 use clouddocs_http::startup::ServerSettings;
-use clouddocs_testkit::{PASSWORD, TestApp, backends};
+use clouddocs_testkit::{Auth, PASSWORD, TestApp, backends};
 use jsonwebtoken::{Algorithm, EncodingKey};
+use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
@@ -187,18 +188,14 @@ async fn user_with_client_tokens(
     let registered = app.register(&reqwest::Client::new(), email, PASSWORD).await;
     assert_eq!(registered.status(), 201);
     let user: Value = registered.json().await.unwrap();
-    let response = reqwest::Client::new()
-        .post(app.url("/oauth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", email),
-            ("password", PASSWORD),
-            ("client_id", client_id),
-            ("client_secret", secret),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let form = [
+        ("grant_type", "password"),
+        ("username", email),
+        ("password", PASSWORD),
+        ("client_id", client_id),
+        ("client_secret", secret),
+    ];
+    let response = app.post_form("/oauth/token", None, &form).await;
     let (access, refresh) = token_pair(response, "password grant through the client").await;
     (user["id"].as_str().unwrap().to_owned(), access, refresh)
 }
@@ -227,17 +224,13 @@ async fn revoke(
     client_id: &str,
     secret: &str,
 ) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(app.url("/oauth/revoke"))
-        .form(&[
-            ("token", token),
-            ("token_type_hint", hint),
-            ("client_id", client_id),
-            ("client_secret", secret),
-        ])
-        .send()
-        .await
-        .unwrap()
+    let form = [
+        ("token", token),
+        ("token_type_hint", hint),
+        ("client_id", client_id),
+        ("client_secret", secret),
+    ];
+    app.post_form("/oauth/revoke", None, &form).await
 }
 
 /// `grant_type=refresh_token` through a confidential client
@@ -247,17 +240,13 @@ async fn refresh_as_client(
     client_id: &str,
     secret: &str,
 ) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(app.url("/oauth/token"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-            ("client_id", client_id),
-            ("client_secret", secret),
-        ])
-        .send()
-        .await
-        .unwrap()
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+        ("client_id", client_id),
+        ("client_secret", secret),
+    ];
+    app.post_form("/oauth/token", None, &form).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -732,13 +721,10 @@ async fn a_bearer_token_is_refused_after_logout_with_it(app: TestApp) {
     let (other_login, _) = token_pair(second, "a second login").await;
     assert_accepted(&app, &token, &user_id, "before logout").await;
 
-    let logout = reqwest::Client::new()
-        .post(app.url("/auth/logout"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(logout.status(), 204);
+    let (logout, _) = app
+        .call(Method::POST, "/auth/logout", Auth::Bearer(&token), None)
+        .await;
+    assert_eq!(logout, 204);
 
     let after = app.me_with_bearer(&token).await;
     assert_refused(&after, "the logged-out token");
@@ -770,12 +756,9 @@ async fn revoking_a_refresh_token_at_the_revocation_endpoint_ends_its_family(app
     // (and does not count as a use).
     assert_invalid_grant(app.refresh(&refresh).await, "refresh without the client").await;
 
-    let no_client = reqwest::Client::new()
-        .post(app.url("/oauth/revoke"))
-        .form(&[("token", refresh.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let no_client = app
+        .post_form("/oauth/revoke", None, &[("token", refresh.as_str())])
+        .await;
     assert_eq!(
         no_client.status(),
         401,

@@ -5,11 +5,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use clouddocs_testkit::{TestApp, backends};
+use clouddocs_testkit::{Auth, TestApp, backends};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use serde_json::{Value, json};
+use reqwest::Method;
+use serde_json::json;
 
 backends!(
     [sqlite, postgres],
@@ -152,7 +153,6 @@ fn model_reads(world: &World, user: usize, doc: &ModelDoc) -> bool {
 /// Pages through `GET /documents` with `query`; returns the ids in order, checking page
 /// size, newest-first order and no repeats on the way
 async fn list_all(app: &TestApp, token: &str, query: &[(&str, String)]) -> Vec<String> {
-    let http = reqwest::Client::new();
     let mut ids: Vec<String> = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..100 {
@@ -161,15 +161,14 @@ async fn list_all(app: &TestApp, token: &str, query: &[(&str, String)]) -> Vec<S
         if let Some(c) = &cursor {
             params.push(("cursor", c.clone()));
         }
-        let response = http
-            .get(app.url("/documents"))
-            .query(&params)
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{params:?}");
-        let page: Value = response.json().await.unwrap();
+        let path = format!(
+            "/documents?{}",
+            serde_urlencoded::to_string(&params).unwrap()
+        );
+        let (status, page) = app
+            .call(Method::GET, &path, Auth::Bearer(token), None)
+            .await;
+        assert_eq!(status, 200, "{params:?}");
         let items = page["items"].as_array().unwrap();
         assert!(
             items.len() <= PAGE,
@@ -218,33 +217,19 @@ async fn run_case(
     users: &[(String, String)],
 ) -> Coverage {
     let mut coverage = Coverage::default();
-    let http = reqwest::Client::new();
     // Orgs and initial memberships.
     let mut org_ids = Vec::new();
     for (o, spec) in world.orgs.iter().enumerate() {
         let creator = &users[spec.creator].1;
-        let response = http
-            .post(app.url("/orgs"))
-            .bearer_auth(creator)
-            .json(&json!({"name": format!("Case {case} org {o}")}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        let org_id = response.json::<Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let org_id = app
+            .create_org(creator, &format!("Case {case} org {o}"))
+            .await;
         for (u, role) in spec.initial.iter().enumerate().take(world.users) {
             if let (Some(role), true) = (role, u != spec.creator) {
-                let r = http
-                    .put(app.url(&format!("/orgs/{org_id}/members/{}", users[u].0)))
-                    .bearer_auth(creator)
-                    .json(&json!({"role": role.as_str()}))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 200);
+                let added = app
+                    .add_member(creator, &org_id, &users[u].0, role.as_str())
+                    .await;
+                assert_eq!(added, 200);
             }
         }
         org_ids.push(org_id);
@@ -258,28 +243,23 @@ async fn run_case(
             .collect();
         let author = writers[spec.author_pick % writers.len()];
         let title = TITLES[spec.title];
-        let response = http
-            .post(app.url(&format!("/orgs/{}/documents", org_ids[spec.org])))
-            .bearer_auth(&users[author].1)
-            .json(&json!({"title": title, "body": "b", "published": spec.published}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        let id = response.json::<Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let path = format!("/orgs/{}/documents", org_ids[spec.org]);
+        let body = json!({"title": title, "body": "b", "published": spec.published});
+        let (status, doc) = app
+            .call(
+                Method::POST,
+                &path,
+                Auth::Bearer(&users[author].1),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 201);
+        let id = doc["id"].as_str().unwrap().to_owned();
         let mut shared_with = BTreeSet::new();
         for (u, editor) in &spec.shares {
-            let r = http
-                .put(app.url(&format!("/documents/{id}/shares/{}", users[*u].0)))
-                .bearer_auth(&users[author].1)
-                .json(&json!({"role": if *editor { "editor" } else { "viewer" }}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 204);
+            let role = if *editor { "editor" } else { "viewer" };
+            let shared = app.share(&users[author].1, &id, &users[*u].0, role).await;
+            assert_eq!(shared, 204);
             shared_with.insert(*u);
         }
         docs.push(ModelDoc {
@@ -298,21 +278,19 @@ async fn run_case(
             if spec.initial[u] == spec.last[u] {
                 continue;
             }
-            let url = app.url(&format!("/orgs/{}/members/{}", org_ids[o], users[u].0));
             match spec.last[u] {
                 Some(role) => {
-                    let r = http
-                        .put(url)
-                        .bearer_auth(creator)
-                        .json(&json!({"role": role.as_str()}))
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(r.status(), 200);
+                    let changed = app
+                        .add_member(creator, &org_ids[o], &users[u].0, role.as_str())
+                        .await;
+                    assert_eq!(changed, 200);
                 }
                 None => {
-                    let r = http.delete(url).bearer_auth(creator).send().await.unwrap();
-                    assert_eq!(r.status(), 204);
+                    let path = format!("/orgs/{}/members/{}", org_ids[o], users[u].0);
+                    let (removed, _) = app
+                        .call(Method::DELETE, &path, Auth::Bearer(creator), None)
+                        .await;
+                    assert_eq!(removed, 204);
                 }
             }
         }
@@ -332,13 +310,10 @@ async fn run_case(
         });
         let mut by_get = BTreeSet::new();
         for doc in &docs {
-            let status = http
-                .get(app.url(&format!("/documents/{}", doc.id)))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .status();
+            let path = format!("/documents/{}", doc.id);
+            let (status, _) = app
+                .call(Method::GET, &path, Auth::Bearer(token), None)
+                .await;
             match status.as_u16() {
                 200 => {
                     by_get.insert(doc.id.clone());
@@ -415,13 +390,11 @@ async fn run_case(
     // Clean up so the next case's users see only their own world: org admins delete all.
     for doc in &docs {
         let admin = &users[world.orgs[doc.org].creator].1;
-        let r = http
-            .delete(app.url(&format!("/documents/{}", doc.id)))
-            .bearer_auth(admin)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 204, "org admin deleting {}", doc.id);
+        let path = format!("/documents/{}", doc.id);
+        let (deleted, _) = app
+            .call(Method::DELETE, &path, Auth::Bearer(admin), None)
+            .await;
+        assert_eq!(deleted, 204, "org admin deleting {}", doc.id);
     }
     for (u, (_, token)) in users.iter().enumerate() {
         assert!(

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use clouddocs_testkit::{Backend, PASSWORD, TestApp, backends};
+use clouddocs_testkit::{Auth, Backend, PASSWORD, TestApp, backends};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
     CoreUserInfoClaims,
@@ -13,6 +13,7 @@ use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
     OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
 };
+use reqwest::Method;
 use serde_json::{Value, json};
 
 backends!(
@@ -200,12 +201,7 @@ async fn code_for(app: &TestApp, rp: &Rp, email: &str, scope: &str) -> (String, 
 }
 
 async fn token_request(app: &TestApp, form: &[(&str, &str)]) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(app.url("/oauth/token"))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
+    app.post_form("/oauth/token", None, form).await
 }
 
 async fn exchange(app: &TestApp, rp: &Rp, code: &str, verifier: &str) -> reqwest::Response {
@@ -549,25 +545,14 @@ async fn a_reused_code_is_invalid_grant_and_revokes_the_tokens_of_the_first_exch
     assert_eq!(first.status(), 200);
     let tokens: Value = first.json().await.unwrap();
     let access = tokens["access_token"].as_str().unwrap();
-    let userinfo = reqwest::Client::new()
-        .get(app.url("/oauth/userinfo"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(userinfo.status(), 200);
+    let userinfo = |access| app.call(Method::GET, "/oauth/userinfo", Auth::Bearer(access), None);
+    assert_eq!(userinfo(access).await.0, 200);
 
     let again = exchange(&app, &rp, &code, &verifier).await;
     assert_oauth_error(again, 400, "invalid_grant").await;
 
-    let after = reqwest::Client::new()
-        .get(app.url("/oauth/userinfo"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        after.status(),
+        userinfo(access).await.0,
         401,
         "the first exchange's access token is revoked"
     );
@@ -850,13 +835,10 @@ async fn userinfo_needs_a_bearer_token_with_openid(app: TestApp) {
     let (_, access, _) = app
         .user_with_tokens("noopenid@example.com", "profile")
         .await;
-    let response = reqwest::Client::new()
-        .get(app.url("/oauth/userinfo"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 403);
+    let (status, _) = app
+        .call(Method::GET, "/oauth/userinfo", Auth::Bearer(&access), None)
+        .await;
+    assert_eq!(status, 403);
 }
 
 async fn an_expired_code_is_invalid_grant(app: TestApp) {

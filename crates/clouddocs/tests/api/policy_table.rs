@@ -1,12 +1,14 @@
 //! Every cell of the document policy table, over HTTP with real users: eight relations ×
 //! published/unpublished × read/update/delete/share, and `/authz/check` agreeing with it.
 
-use clouddocs_testkit::{TestApp, backends};
-use serde_json::{Value, json};
+use clouddocs_testkit::{Auth, TestApp, backends};
+use reqwest::Method;
+use serde_json::json;
 
 backends!(
     [sqlite, postgres],
-    every_cell_of_the_policy_table_answers_as_specified_over_http
+    authz_check_agrees_with_every_cell_of_the_policy_table,
+    every_cell_of_the_policy_table_answers_as_specified_over_http,
 );
 
 /// How the caller relates to the document
@@ -140,202 +142,153 @@ fn rel_index(rel: Rel) -> usize {
     RELS.iter().position(|r| *r == rel).unwrap()
 }
 
-async fn json_of(response: reqwest::Response) -> Value {
-    response.json().await.unwrap()
-}
-
-async fn create_org(app: &TestApp, token: &str, name: &str) -> String {
-    let response = reqwest::Client::new()
-        .post(app.url("/orgs"))
-        .bearer_auth(token)
-        .json(&json!({"name": name}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201, "creating org {name}");
-    json_of(response).await["id"].as_str().unwrap().to_owned()
-}
-
+/// Sets `user`'s role in `org`; asserts 200 and the role in the answer
 async fn set_role(app: &TestApp, token: &str, org: &str, user: &str, role: &str) {
-    let response = reqwest::Client::new()
-        .put(app.url(&format!("/orgs/{org}/members/{user}")))
-        .bearer_auth(token)
-        .json(&json!({"role": role}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "setting role {role}");
-    assert_eq!(json_of(response).await["role"], role);
+    let path = format!("/orgs/{org}/members/{user}");
+    let body = json!({"role": role});
+    let (status, member) = app
+        .call(Method::PUT, &path, Auth::Bearer(token), Some(body))
+        .await;
+    assert_eq!(status, 200, "setting role {role}");
+    assert_eq!(member["role"], role);
 }
 
 async fn create_doc(app: &TestApp, token: &str, org: &str, title: &str, published: bool) -> String {
-    let response = reqwest::Client::new()
-        .post(app.url(&format!("/orgs/{org}/documents")))
-        .bearer_auth(token)
-        .json(&json!({"title": title, "body": "body", "published": published}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201, "creating {title}");
-    json_of(response).await["id"].as_str().unwrap().to_owned()
-}
-
-async fn share(app: &TestApp, token: &str, doc: &str, user: &str, role: &str) -> u16 {
-    reqwest::Client::new()
-        .put(app.url(&format!("/documents/{doc}/shares/{user}")))
-        .bearer_auth(token)
-        .json(&json!({"role": role}))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    let path = format!("/orgs/{org}/documents");
+    let body = json!({"title": title, "body": "body", "published": published});
+    let (status, doc) = app
+        .call(Method::POST, &path, Auth::Bearer(token), Some(body))
+        .await;
+    assert_eq!(status, 201, "creating {title}");
+    doc["id"].as_str().unwrap().to_owned()
 }
 
 /// Performs `act` on `doc` as `token` and returns the status
 async fn perform(app: &TestApp, token: &str, act: Act, doc: &str, third_user: &str) -> u16 {
-    let http = reqwest::Client::new();
-    let url = app.url(&format!("/documents/{doc}"));
-    let request = match act {
-        Act::Read => http.get(url),
-        Act::Update => http.patch(url).json(&json!({"title": "Edited"})),
-        Act::Delete => http.delete(url),
-        Act::Share => {
-            return share(app, token, doc, third_user, "viewer").await;
+    let path = format!("/documents/{doc}");
+    let auth = Auth::Bearer(token);
+    let status = match act {
+        Act::Read => app.call(Method::GET, &path, auth, None).await.0,
+        Act::Update => {
+            let body = json!({"title": "Edited"});
+            app.call(Method::PATCH, &path, auth, Some(body)).await.0
         }
+        Act::Delete => app.call(Method::DELETE, &path, auth, None).await.0,
+        Act::Share => app.share(token, doc, third_user, "viewer").await,
     };
-    request
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    status.as_u16()
 }
 
-async fn every_cell_of_the_policy_table_answers_as_specified_over_http(app: TestApp) {
-    let http = reqwest::Client::new();
-    // One user per relation, plus the target of the share cells.
-    let mut ids = Vec::new();
-    let mut tokens = Vec::new();
+/// One user per relation (and the target of the share cells), and the documents: per
+/// published flag, a main document for read/update/share, and one fresh document per
+/// relation for its delete cell
+struct World {
+    ids: Vec<String>,
+    tokens: Vec<String>,
+    third_id: String,
+    /// Index: published as usize
+    main_doc: Vec<String>,
+    /// Index: [published as usize][relation]
+    delete_docs: Vec<Vec<String>>,
+}
+
+impl World {
+    fn tok(&self, rel: Rel) -> &str {
+        &self.tokens[rel_index(rel)]
+    }
+
+    fn id(&self, rel: Rel) -> &str {
+        &self.ids[rel_index(rel)]
+    }
+}
+
+async fn world(app: &TestApp) -> World {
+    let mut w = World {
+        ids: Vec::new(),
+        tokens: Vec::new(),
+        third_id: String::new(),
+        main_doc: Vec::new(),
+        delete_docs: Vec::new(),
+    };
     for (i, rel) in RELS.iter().enumerate() {
         let (id, token, _) = app
             .user_with_tokens(&format!("rel{i}@example.com"), "")
             .await;
         eprintln!("{rel:?} = {id}");
-        ids.push(id);
-        tokens.push(token);
+        w.ids.push(id);
+        w.tokens.push(token);
     }
-    let (third_id, _, _) = app.user_with_tokens("third@example.com", "").await;
-    let tok = |rel: Rel| tokens[rel_index(rel)].as_str();
-    let id = |rel: Rel| ids[rel_index(rel)].as_str();
+    w.third_id = app.user_with_tokens("third@example.com", "").await.0;
 
-    let org_a = create_org(&app, tok(Rel::OrgAdmin), "Org A").await;
-    let _org_b = create_org(&app, tok(Rel::OtherOrgMember), "Org B").await;
-    set_role(
-        &app,
-        tok(Rel::OrgAdmin),
-        &org_a,
-        id(Rel::OrgEditor),
-        "editor",
-    )
-    .await;
-    set_role(
-        &app,
-        tok(Rel::OrgAdmin),
-        &org_a,
-        id(Rel::OrgViewer),
-        "viewer",
-    )
-    .await;
-    set_role(
-        &app,
-        tok(Rel::OrgAdmin),
-        &org_a,
-        id(Rel::DemotedAuthor),
-        "editor",
-    )
-    .await;
+    let org_a = app.create_org(w.tok(Rel::OrgAdmin), "Org A").await;
+    let _org_b = app.create_org(w.tok(Rel::OtherOrgMember), "Org B").await;
+    for (rel, role) in [
+        (Rel::OrgEditor, "editor"),
+        (Rel::OrgViewer, "viewer"),
+        (Rel::DemotedAuthor, "editor"),
+    ] {
+        set_role(app, w.tok(Rel::OrgAdmin), &org_a, w.id(rel), role).await;
+    }
 
-    // Per published flag: a main document for read/update/share, and one fresh document per
-    // relation for its delete cell. All written by the author while still an editor.
-    let mut main_doc = Vec::new(); // index: published as usize
-    let mut delete_docs = Vec::new(); // [published as usize][relation]
+    // All written by the author while still an editor.
+    let author = w.tok(Rel::DemotedAuthor);
+    let mut main_doc = Vec::new();
+    let mut delete_docs = Vec::new();
     for published in [false, true] {
-        let main = create_doc(
-            &app,
-            tok(Rel::DemotedAuthor),
-            &org_a,
-            &format!("Main {published}"),
-            published,
-        )
-        .await;
+        let main = create_doc(app, author, &org_a, &format!("Main {published}"), published).await;
         let mut fresh = Vec::new();
         for (i, _) in RELS.iter().enumerate() {
-            fresh.push(
-                create_doc(
-                    &app,
-                    tok(Rel::DemotedAuthor),
-                    &org_a,
-                    &format!("Del {published} {i}"),
-                    published,
-                )
-                .await,
-            );
+            let title = format!("Del {published} {i}");
+            fresh.push(create_doc(app, author, &org_a, &title, published).await);
         }
         for doc in std::iter::once(&main).chain(fresh.iter()) {
-            assert_eq!(
-                share(
-                    &app,
-                    tok(Rel::DemotedAuthor),
-                    doc,
-                    id(Rel::SharedViewer),
-                    "viewer"
-                )
-                .await,
-                204
-            );
-            assert_eq!(
-                share(
-                    &app,
-                    tok(Rel::DemotedAuthor),
-                    doc,
-                    id(Rel::SharedEditor),
-                    "editor"
-                )
-                .await,
-                204
-            );
+            for (rel, role) in [(Rel::SharedViewer, "viewer"), (Rel::SharedEditor, "editor")] {
+                assert_eq!(app.share(author, doc, w.id(rel), role).await, 204);
+            }
         }
         main_doc.push(main);
         delete_docs.push(fresh);
     }
+    w.main_doc = main_doc;
+    w.delete_docs = delete_docs;
     set_role(
-        &app,
-        tok(Rel::OrgAdmin),
+        app,
+        w.tok(Rel::OrgAdmin),
         &org_a,
-        id(Rel::DemotedAuthor),
+        w.id(Rel::DemotedAuthor),
         "viewer",
     )
     .await;
+    w
+}
 
-    // /authz/check: the decision of every cell agrees with the table (on the main document,
-    // which has the same attributes as the delete documents), and chosen cells name their policies.
+fn report(failures: &[String]) {
+    assert!(
+        failures.is_empty(),
+        "{} cell(s) disagree with the policy table:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+async fn authz_check_agrees_with_every_cell_of_the_policy_table(app: TestApp) {
+    let w = world(&app).await;
+
+    // The decision of every cell agrees with the table (on the main document, which has the
+    // same attributes as the delete documents), and chosen cells name their policies.
     let mut failures = Vec::new();
     for (rel, published, statuses) in TABLE {
         for (act, status) in ACTS.iter().zip(statuses) {
-            let doc = &main_doc[usize::from(published)];
-            let check = json_of(
-                http.post(app.url("/authz/check"))
-                    .bearer_auth(tok(rel))
-                    .json(
-                        &json!({"action": act.name(), "resource": {"type": "Document", "id": doc}}),
-                    )
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await;
+            let doc = &w.main_doc[usize::from(published)];
+            let body = json!({"action": act.name(), "resource": {"type": "Document", "id": doc}});
+            let (_, check) = app
+                .call(
+                    Method::POST,
+                    "/authz/check",
+                    Auth::Bearer(w.tok(rel)),
+                    Some(body),
+                )
+                .await;
             let want = if (200..300).contains(&status) {
                 "allow"
             } else {
@@ -365,16 +318,28 @@ async fn every_cell_of_the_policy_table_answers_as_specified_over_http(app: Test
             }
         }
     }
+    report(&failures);
+}
+
+async fn every_cell_of_the_policy_table_answers_as_specified_over_http(app: TestApp) {
+    let w = world(&app).await;
+    let admin_reads = |doc: &str| {
+        let path = format!("/documents/{doc}");
+        let auth = Auth::Bearer(w.tok(Rel::OrgAdmin));
+        let app = &app;
+        async move { app.call(Method::GET, &path, auth, None).await }
+    };
 
     // Every HTTP cell.
+    let mut failures = Vec::new();
     let mut cells = 0;
     for (rel, published, statuses) in TABLE {
         for (act, want) in ACTS.iter().zip(statuses) {
             let doc = match act {
-                Act::Delete => &delete_docs[usize::from(published)][rel_index(rel)],
-                _ => &main_doc[usize::from(published)],
+                Act::Delete => &w.delete_docs[usize::from(published)][rel_index(rel)],
+                _ => &w.main_doc[usize::from(published)],
             };
-            let got = perform(&app, tok(rel), *act, doc, &third_id).await;
+            let got = perform(&app, w.tok(rel), *act, doc, &w.third_id).await;
             cells += 1;
             if got != want {
                 failures.push(format!(
@@ -387,14 +352,8 @@ async fn every_cell_of_the_policy_table_answers_as_specified_over_http(app: Test
 
     // A refused delete left the document in place; an allowed one removed it.
     for (rel, published, _) in TABLE {
-        let doc = &delete_docs[usize::from(published)][rel_index(rel)];
-        let status = http
-            .get(app.url(&format!("/documents/{doc}")))
-            .bearer_auth(tok(Rel::OrgAdmin))
-            .send()
-            .await
-            .unwrap()
-            .status();
+        let doc = &w.delete_docs[usize::from(published)][rel_index(rel)];
+        let (status, _) = admin_reads(doc).await;
         let want = if expected(rel, published, Act::Delete) == 204 {
             404
         } else {
@@ -408,24 +367,12 @@ async fn every_cell_of_the_policy_table_answers_as_specified_over_http(app: Test
     }
     // The update cells that succeeded changed the title.
     for published in [false, true] {
-        let doc = json_of(
-            http.get(app.url(&format!("/documents/{}", main_doc[usize::from(published)])))
-                .bearer_auth(tok(Rel::OrgAdmin))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (_, doc) = admin_reads(&w.main_doc[usize::from(published)]).await;
         if doc["title"] != "Edited" {
             failures.push(format!(
                 "main document published={published} was not edited: {doc}"
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} cell(s) disagree with the policy table:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    report(&failures);
 }

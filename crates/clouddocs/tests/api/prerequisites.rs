@@ -5,7 +5,7 @@ use std::process::Output;
 
 /// A PostgreSQL variant of an ordinary scenario
 const POSTGRES_TEST: &str =
-    "documents::a_document_lifecycle_follows_the_policy_table_basics::postgres";
+    "documents::a_shared_viewer_reads_and_lists_the_document_but_cannot_edit_it::postgres";
 
 /// Runs `POSTGRES_TEST` alone in a child process of this test binary, without
 /// `CLOUDDOCS_TEST_DATABASE_URL`, and with `CLOUDDOCS_TEST_REQUIRE_ALL` as given

@@ -43,6 +43,33 @@ async fn login_status(app: &TestApp, email: &str, password: &str) -> u16 {
         .as_u16()
 }
 
+/// One wrong-password login for `email` at `url`, with `X-Forwarded-For` if given
+async fn wrong_login(
+    client: &reqwest::Client,
+    url: String,
+    email: &str,
+    forwarded_for: Option<&str>,
+) -> u16 {
+    let mut request = client
+        .post(url)
+        .json(&json!({"email": email, "password": WRONG}));
+    if let Some(address) = forwarded_for {
+        request = request.header("x-forwarded-for", address);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+/// One wrong-password login for `email` to each of `urls`, all at once; returns the statuses
+async fn wrong_logins_at_once(urls: impl Iterator<Item = String>, email: &'static str) -> Vec<u16> {
+    let client = reqwest::Client::new();
+    let mut attempts = tokio::task::JoinSet::new();
+    for url in urls {
+        let client = client.clone();
+        attempts.spawn(async move { wrong_login(&client, url, email, None).await });
+    }
+    attempts.join_all().await
+}
+
 async fn registered(app: &TestApp, email: &str) {
     let response = app.register(&reqwest::Client::new(), email, PASSWORD).await;
     assert_eq!(response.status(), 201, "registering {email}");
@@ -104,24 +131,9 @@ async fn a_hundred_parallel_wrong_passwords_get_no_more_guesses_than_the_limit(b
         return;
     };
     registered(&app, "target@example.com").await;
-    let client = reqwest::Client::new();
 
-    let mut attempts = tokio::task::JoinSet::new();
-    for _ in 0..100 {
-        let client = client.clone();
-        let url = app.url("/auth/login");
-        attempts.spawn(async move {
-            client
-                .post(url)
-                .json(&json!({"email": "target@example.com", "password": WRONG}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        });
-    }
-    let statuses: Vec<u16> = attempts.join_all().await;
+    let urls = (0..100).map(|_| app.url("/auth/login"));
+    let statuses = wrong_logins_at_once(urls, "target@example.com").await;
 
     let guesses = statuses.iter().filter(|s| **s != 429).count();
     assert_eq!(guesses, 5, "statuses: {statuses:?}");
@@ -203,13 +215,7 @@ async fn successful_token_requests_never_spend_the_address_bucket_but_failures_d
     };
     let (_, _, mut refresh) = app.user_with_tokens("nat@example.com", "").await;
     let admin = app.admin_token("nat-admin@example.com").await;
-    let (client_id, secret) = app
-        .register_client(
-            &admin,
-            json!({"name": "backend", "grant_types": ["client_credentials"], "scopes": ["documents:read"], "confidential": true}),
-        )
-        .await;
-    let secret = secret.unwrap();
+    let (client_id, secret) = app.service_client(&admin, "backend").await;
 
     let mut successes = Vec::new();
     for _ in 0..10 {
@@ -256,23 +262,16 @@ async fn successful_client_credentials_are_bounded_per_client(backend: Backend) 
         return;
     };
     let admin = app.admin_token("machines@example.com").await;
-    let body = json!({"name": "m", "grant_types": ["client_credentials"], "scopes": ["documents:read"], "confidential": true});
-    let (first, first_secret) = app.register_client(&admin, body.clone()).await;
-    let (second, second_secret) = app.register_client(&admin, body).await;
+    let (first, first_secret) = app.service_client(&admin, "m").await;
+    let (second, second_secret) = app.service_client(&admin, "m").await;
 
     let mut statuses = Vec::new();
     for _ in 0..6 {
-        let response = app
-            .client_credentials(&first, first_secret.as_deref().unwrap())
-            .await;
+        let response = app.client_credentials(&first, &first_secret).await;
         statuses.push(response.status().as_u16());
     }
-    let other = app
-        .client_credentials(&second, second_secret.as_deref().unwrap())
-        .await;
-    let limited = app
-        .client_credentials(&first, first_secret.as_deref().unwrap())
-        .await;
+    let other = app.client_credentials(&second, &second_secret).await;
+    let limited = app.client_credentials(&first, &first_secret).await;
 
     assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
     assert_eq!(other.status(), 200, "each client has its own bucket");
@@ -379,28 +378,10 @@ async fn two_servers_sharing_one_redis_enforce_one_limit_between_them() {
     let Some(b) = TestApp::spawn_with(Backend::PostgresRedis, configure).await else {
         return;
     };
-    let client = reqwest::Client::new();
 
-    let mut attempts = tokio::task::JoinSet::new();
-    for i in 0..40 {
-        let url = if i % 2 == 0 {
-            a.url("/auth/login")
-        } else {
-            b.url("/auth/login")
-        };
-        let client = client.clone();
-        attempts.spawn(async move {
-            client
-                .post(url)
-                .json(&json!({"email": "shared@example.com", "password": WRONG}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        });
-    }
-    let statuses: Vec<u16> = attempts.join_all().await;
+    // Alternately to either server.
+    let urls = (0..40).map(|i| [&a, &b][i % 2].url("/auth/login"));
+    let statuses = wrong_logins_at_once(urls, "shared@example.com").await;
 
     let guesses = statuses.iter().filter(|s| **s != 429).count();
     assert_eq!(guesses, 6, "one limit across both servers: {statuses:?}");
@@ -454,15 +435,8 @@ fn per_ip_login_limit_of_three(settings: &mut ServerSettings) {
 }
 
 async fn login_from(app: &TestApp, email: &str, forwarded_for: &str) -> u16 {
-    reqwest::Client::new()
-        .post(app.url("/auth/login"))
-        .header("x-forwarded-for", forwarded_for)
-        .json(&json!({"email": email, "password": WRONG}))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    let client = reqwest::Client::new();
+    wrong_login(&client, app.url("/auth/login"), email, Some(forwarded_for)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -165,6 +165,25 @@ async fn preflight(app: &TestApp, origin: &str) -> Response {
         .unwrap()
 }
 
+/// A simple (not preflighted) `GET /healthz` from `origin`
+async fn simple_request(app: &TestApp, origin: &str) -> Response {
+    reqwest::Client::new()
+        .get(app.url("/healthz"))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The answer lets `origin` read it, with credentials
+fn assert_allows_credentials_from(response: &Response, origin: &str) {
+    assert_eq!(header(response, &ACCESS_CONTROL_ALLOW_ORIGIN), Some(origin));
+    assert_eq!(
+        header(response, &ACCESS_CONTROL_ALLOW_CREDENTIALS),
+        Some("true")
+    );
+}
+
 fn assert_varies_on_origin(response: &Response) {
     let vary: Vec<String> = response
         .headers()
@@ -182,14 +201,7 @@ async fn cors_preflight_from_an_allowed_origin_is_answered() {
     let app = cors_app(&[ALLOWED, ALSO_ALLOWED]).await;
     let response = preflight(&app, ALLOWED).await;
     assert!(response.status().is_success(), "{}", response.status());
-    assert_eq!(
-        header(&response, &ACCESS_CONTROL_ALLOW_ORIGIN),
-        Some(ALLOWED)
-    );
-    assert_eq!(
-        header(&response, &ACCESS_CONTROL_ALLOW_CREDENTIALS),
-        Some("true")
-    );
+    assert_allows_credentials_from(&response, ALLOWED);
     let methods = header(&response, &ACCESS_CONTROL_ALLOW_METHODS).unwrap_or_default();
     for m in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
         assert!(methods.contains(m), "{m} not in {methods}");
@@ -226,12 +238,7 @@ async fn cors_preflight_from_another_origin_is_not_allowed() {
             "{origin} allowed"
         );
     }
-    let simple = reqwest::Client::new()
-        .get(app.url("/healthz"))
-        .header("origin", EVIL)
-        .send()
-        .await
-        .unwrap();
+    let simple = simple_request(&app, EVIL).await;
     assert!(header(&simple, &ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
 }
 
@@ -241,12 +248,7 @@ async fn no_cors_headers_without_configured_origins() {
     let response = preflight(&app, ALLOWED).await;
     assert!(header(&response, &ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
     assert!(header(&response, &ACCESS_CONTROL_ALLOW_CREDENTIALS).is_none());
-    let simple = reqwest::Client::new()
-        .get(app.url("/healthz"))
-        .header("origin", ALLOWED)
-        .send()
-        .await
-        .unwrap();
+    let simple = simple_request(&app, ALLOWED).await;
     assert_eq!(simple.status(), 200);
     assert!(header(&simple, &ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
 }
@@ -254,21 +256,9 @@ async fn no_cors_headers_without_configured_origins() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cors_simple_request_from_an_allowed_origin() {
     let app = cors_app(&[ALLOWED]).await;
-    let response = reqwest::Client::new()
-        .get(app.url("/healthz"))
-        .header("origin", ALLOWED)
-        .send()
-        .await
-        .unwrap();
+    let response = simple_request(&app, ALLOWED).await;
     assert_eq!(response.status(), 200);
-    assert_eq!(
-        header(&response, &ACCESS_CONTROL_ALLOW_ORIGIN),
-        Some(ALLOWED)
-    );
-    assert_eq!(
-        header(&response, &ACCESS_CONTROL_ALLOW_CREDENTIALS),
-        Some("true")
-    );
+    assert_allows_credentials_from(&response, ALLOWED);
     assert!(
         header(&response, &ACCESS_CONTROL_EXPOSE_HEADERS)
             .unwrap_or_default()
