@@ -167,7 +167,7 @@ LUA
 }
 
 # The brute-force limits would turn a login benchmark into a 429 benchmark: lift them.
-BENCH_SERVE_FLAGS="${BENCH_SERVE_FLAGS:---login-limit 1000000000/1 --account-limit 1000000000/1}"
+BENCH_SERVE_FLAGS="${BENCH_SERVE_FLAGS:---login-limit 1000000000/1 --account-limit 1000000000/1 --client-credentials-limit 1000000000/1}"
 run_clouddocs sqlite
 if [ -n "${CLOUDDOCS_TEST_DATABASE_URL:-}" ]; then
   db="cdbench_$$"
