@@ -12,7 +12,7 @@ use clouddocs_store::sql::{oidc, users};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-use super::{Replay, TokenResponse};
+use super::{Replay, TokenResponse, roles_claim};
 use crate::audit::{Entry, record};
 use crate::oauth::OAuthError;
 use crate::tokens::user_scopes;
@@ -152,11 +152,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
-        let roles = if user.platform_admin() {
-            vec!["platform_admin".to_owned()]
-        } else {
-            Vec::new()
-        };
+        let roles = roles_claim(user.platform_admin());
         let (access_token, expires_in) = self.sign_access(
             &user.id,
             &scopes,

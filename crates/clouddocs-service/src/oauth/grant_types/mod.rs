@@ -53,6 +53,15 @@ pub(crate) fn narrow(requested: Option<&str>, allowed: &Scopes) -> Result<Scopes
     }
 }
 
+/// The `roles` claim of a user's access token
+pub(crate) fn roles_claim(platform_admin: bool) -> Vec<String> {
+    if platform_admin {
+        vec!["platform_admin".to_owned()]
+    } else {
+        Vec::new()
+    }
+}
+
 /// A single-use credential presented again: what to revoke, record and answer
 pub(crate) struct Replay<'a> {
     /// The refresh family issued from the credential, if any: revoked
@@ -140,11 +149,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
-        let roles = if user.platform_admin() {
-            vec!["platform_admin".to_owned()]
-        } else {
-            Vec::new()
-        };
+        let roles = roles_claim(user.platform_admin());
         let (access_token, expires_in) =
             self.sign_access(&user.id, scopes, Some(&family.id), client_id, roles, false)?;
         tracing::info!(user_id = %user.id, family = %family.id, "tokens issued");

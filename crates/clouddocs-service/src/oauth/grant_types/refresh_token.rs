@@ -5,7 +5,7 @@ use clouddocs_auth::token;
 use clouddocs_domain::Scopes;
 use clouddocs_store::sql::refresh;
 
-use super::{Replay, TokenResponse, narrow};
+use super::{Replay, TokenResponse, narrow, roles_claim};
 use crate::audit::{Entry, record};
 use crate::oauth::OAuthError;
 use crate::tokens::{Client, user_scopes};
@@ -79,11 +79,7 @@ impl Services {
             ));
         };
         let scopes = scopes.intersection(&user_scopes(user.platform_admin()));
-        let roles = if user.platform_admin() {
-            vec!["platform_admin".to_owned()]
-        } else {
-            Vec::new()
-        };
+        let roles = roles_claim(user.platform_admin());
         let (access_token, expires_in) = self.sign_access(
             &user.id,
             &scopes,
