@@ -113,7 +113,7 @@ fn hot_paths(c: &mut Criterion) {
     group.bench_function("login credential check (service)", |b| {
         b.iter(|| {
             black_box(
-                rt.block_on(svc.verify_credentials("bench@example.com", PASSWORD))
+                rt.block_on(svc.check_credentials_unthrottled("bench@example.com", PASSWORD))
                     .unwrap(),
             )
         });

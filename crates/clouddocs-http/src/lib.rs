@@ -227,8 +227,9 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests (at most
-    /// [`DRAIN`]). hyper closes an HTTP/1 connection whose request headers have not all
-    /// arrived within `header_read_timeout`; at most `max_connections` are served at once
+    /// [`DRAIN`]). A connection whose first request has not arrived within
+    /// `header_read_timeout` (a silent client included), or whose request headers take
+    /// longer than that, is closed; at most `max_connections` are served at once
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -251,19 +252,29 @@ impl Application {
                 );
                 let mut server = axum_server::Server::<SocketAddr>::from_listener(self.listener)
                     .acceptor(acceptor)
-                    .handle(handle);
-                server
-                    .http_builder()
+                    .handle(handle)
+                    .first_request_timeout(self.transport.header_read_timeout);
+                let builder = server.http_builder();
+                builder
                     .http1()
                     .header_read_timeout(Some(self.transport.header_read_timeout));
+                // HTTP/2 (ALPN) has no header-read timeout: pings find peers that are gone.
+                builder
+                    .http2()
+                    .keep_alive_interval(Some(H2_KEEP_ALIVE))
+                    .keep_alive_timeout(self.transport.header_read_timeout);
                 server.serve(make_service).await
             }
             None => {
                 let acceptor =
                     connections::Capped::new(axum_server::accept::DefaultAcceptor::new(), cap);
+                // Plain HTTP speaks HTTP/1.1 only: no cleartext HTTP/2 (h2c), whose idle
+                // connections no header-read timeout would bound.
                 let mut server = axum_server::Server::<SocketAddr>::from_listener(self.listener)
                     .acceptor(acceptor)
-                    .handle(handle);
+                    .handle(handle)
+                    .first_request_timeout(self.transport.header_read_timeout)
+                    .http1_only();
                 server
                     .http_builder()
                     .http1()
@@ -273,6 +284,10 @@ impl Application {
         }
     }
 }
+
+/// How often an idle HTTP/2 connection is pinged; one that does not answer within the
+/// header-read timeout is closed
+const H2_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// How long in-flight requests may take to finish after the shutdown signal
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);

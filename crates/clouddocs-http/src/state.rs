@@ -21,8 +21,9 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
     /// A request body with no data for this long is answered 408
     pub body_idle_timeout: Duration,
-    /// A connection that has not sent a request's complete headers this long after it
-    /// started is closed (slow clients cannot hold connections open)
+    /// A connection whose first request has not arrived this long after it opened (a
+    /// silent client included), or whose request headers take longer than this, is closed
+    /// (slow clients cannot hold connections open)
     pub header_read_timeout: Duration,
     /// Connections served at once; a connection over the cap is closed on accept
     pub max_connections: usize,

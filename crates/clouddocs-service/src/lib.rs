@@ -138,8 +138,8 @@ impl Services {
     }
 
     /// Checks the shared ephemeral store (Redis when configured) for readiness
-    pub async fn ping_ephemeral(&self) -> Result<(), clouddocs_store::StoreError> {
-        self.denylist.ping().await
+    pub async fn ping_ephemeral(&self) -> Result<(), ServiceError> {
+        Ok(self.denylist.ping().await?)
     }
 
     /// Whether Redis holds the shared short-lived state (`--redis-url`)

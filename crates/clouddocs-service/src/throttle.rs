@@ -142,7 +142,7 @@ pub struct Throttle {
 
 impl Throttle {
     /// Gates over `limiter` with `settings`
-    pub fn new(limiter: Arc<dyn RateLimiter>, settings: RateLimitSettings) -> Self {
+    pub(crate) fn new(limiter: Arc<dyn RateLimiter>, settings: RateLimitSettings) -> Self {
         Self {
             limiter,
             settings: Arc::new(settings),
@@ -150,12 +150,12 @@ impl Throttle {
     }
 
     /// Gates with in-process counters (a single node)
-    pub fn in_memory(settings: RateLimitSettings) -> Self {
+    pub(crate) fn in_memory(settings: RateLimitSettings) -> Self {
         Self::new(Arc::new(MemoryRateLimiter::default()), settings)
     }
 
     /// Gates with counters in Redis, shared by every node using it
-    pub async fn redis(url: &str, settings: RateLimitSettings) -> Result<Self, StoreError> {
+    pub(crate) async fn redis(url: &str, settings: RateLimitSettings) -> Result<Self, StoreError> {
         Ok(Self::new(
             Arc::new(RedisRateLimiter::connect(url).await?),
             settings,
@@ -276,7 +276,7 @@ impl Throttle {
 
 /// The rate-limit port over `clouddocs_auth::rate_limit::MemoryLimiter`: one node only
 #[derive(Debug, Default)]
-pub struct MemoryRateLimiter(auth::MemoryLimiter);
+pub(crate) struct MemoryRateLimiter(auth::MemoryLimiter);
 
 fn to_auth(cfg: &RateLimitConfig) -> auth::RateLimitConfig {
     auth::RateLimitConfig {

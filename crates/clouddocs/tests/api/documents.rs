@@ -36,27 +36,59 @@ async fn alice_bob_and_a_document(app: &TestApp) -> (String, (String, String), S
 
 async fn a_document_is_shared_and_unshared_by_email(app: TestApp) {
     let (_, alice, _) = app.user_with_tokens("owner@example.com", "").await;
-    let (_, carol, _) = app.user_with_tokens("carol@example.com", "").await;
+    let (carol_id, carol, _) = app.user_with_tokens("carol@example.com", "").await;
+    let (dave_id, dave, _) = app.user_with_tokens("dave@example.com", "").await;
     let org = app.create_org(&alice, "Acme").await;
     let doc = app.create_document(&alice, &org, "Plan").await;
-    assert_eq!(read(&app, &carol, &doc).await, 404);
+    assert_eq!(app.add_member(&alice, &org, &carol_id, "viewer").await, 200);
+    assert_eq!(
+        read(&app, &carol, &doc).await,
+        404,
+        "a draft is hidden from viewers"
+    );
 
     let shared = app
         .share(&alice, &doc, "Carol%40Example.com", "viewer")
+        .await;
+    let outsider_by_email = app
+        .share(&alice, &doc, "dave%40example.com", "viewer")
         .await;
     let unknown = app
         .share(&alice, &doc, "nobody%40example.com", "viewer")
         .await;
 
-    assert_eq!(shared, 204, "shared by email, in any case");
+    assert_eq!(
+        shared, 204,
+        "an org member is shared with by email, in any case"
+    );
     assert_eq!(read(&app, &carol, &doc).await, 200);
-    assert_eq!(unknown, 404, "an unknown email is a missing user");
+    assert_eq!(
+        outsider_by_email, 404,
+        "an email outside the org answers like an unknown one: sharing is no account oracle"
+    );
+    assert_eq!(unknown, 404);
+    assert_eq!(read(&app, &dave, &doc).await, 404);
+    assert_eq!(
+        app.share(&alice, &doc, &dave_id, "viewer").await,
+        204,
+        "outside the org, share by user id"
+    );
+    assert_eq!(read(&app, &dave, &doc).await, 200);
     let path = format!("/documents/{doc}/shares/carol%40example.com");
     let (unshared, _) = app
         .call(Method::DELETE, &path, Auth::Bearer(&alice), None)
         .await;
     assert_eq!(unshared, 204);
     assert_eq!(read(&app, &carol, &doc).await, 404);
+    let dave_path = format!("/documents/{doc}/shares/dave%40example.com");
+    let (unshared_outsider, _) = app
+        .call(Method::DELETE, &dave_path, Auth::Bearer(&alice), None)
+        .await;
+    assert_eq!(
+        unshared_outsider, 204,
+        "a user already shared with is named by email too"
+    );
+    assert_eq!(read(&app, &dave, &doc).await, 404);
 }
 
 async fn an_orgs_creator_is_its_admin_and_lists_answer_items_and_a_cursor(app: TestApp) {

@@ -256,6 +256,10 @@ async fn successful_client_credentials_are_bounded_per_client(backend: Backend) 
             burst: 5,
             per_seconds: HOUR,
         };
+        s.http.rate_limits.token_per_ip = Limit {
+            burst: 3,
+            per_seconds: HOUR,
+        };
     })
     .await
     else {
@@ -278,6 +282,16 @@ async fn successful_client_credentials_are_bounded_per_client(backend: Backend) 
     assert_eq!(limited.status(), 429);
     assert!(retry_after(&limited) > 1);
     assert_eq!(limited.headers()["cache-control"], "no-store");
+    for _ in 0..5 {
+        let over = app.client_credentials(&first, &first_secret).await;
+        assert_eq!(over.status(), 429);
+    }
+    let (_, _, refresh) = app.user_with_tokens("behind-the-nat@example.com", "").await;
+    assert_eq!(
+        app.refresh(&refresh).await.status(),
+        200,
+        "a client over its own rate does not spend its address's budget for everyone else"
+    );
 }
 
 /// Forwards `127.0.0.1:<port>` to the machine's Redis until the returned handle is

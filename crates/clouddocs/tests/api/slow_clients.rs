@@ -46,6 +46,39 @@ async fn a_client_that_stops_halfway_through_its_headers_is_disconnected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_connects_and_sends_nothing_is_disconnected_and_frees_its_slot() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.http.header_read_timeout = Duration::from_secs(1);
+        s.http.max_connections = 1;
+    })
+    .await
+    .unwrap();
+    let mut silent = TcpStream::connect(app.addr).await.unwrap();
+
+    let started = Instant::now();
+    let (_, closed) = read_until_closed(&mut silent, Duration::from_secs(8)).await;
+
+    assert!(closed, "a silent connection holds its slot forever");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let healthy = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(healthy.status(), 200, "the one slot serves again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_refuses_cleartext_http2() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let mut h2c = TcpStream::connect(app.addr).await.unwrap();
+    h2c.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
+
+    let (answer, closed) = read_until_closed(&mut h2c, Duration::from_secs(5)).await;
+
+    assert!(closed, "the h2c preface is not served");
+    assert!(!answer.contains("HTTP/2"), "{answer:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_over_the_cap_are_closed_and_a_freed_slot_serves_again() {
     let app = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.http.max_connections = 2;

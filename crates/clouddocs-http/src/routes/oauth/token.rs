@@ -4,6 +4,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use clouddocs_service::ServiceError;
 use clouddocs_service::oauth::{OAuthError, TokenResponse};
 use serde::Deserialize;
 
@@ -62,12 +63,23 @@ pub async fn post_token(
     body: Bytes,
 ) -> Result<Response, OAuthResponseError> {
     // The per-address bucket counts failed requests (client authentication or grant): the
-    // token is taken before anything is checked and given back when tokens are issued.
+    // token is taken before anything is checked and given back when tokens are issued, or
+    // when another limit refused the request before any credential was checked (a locked
+    // account, a client over its own `client_credentials` rate): that is not a guess, and
+    // must not spend the address's budget for everyone behind it.
     let throttle = state.svc.throttle();
     let attempt = throttle.take_ip(Gate::Token, client_meta.addr).await?;
-    let answer = token_request(&state, &headers, &body).await?;
-    throttle.succeeded(attempt).await;
-    Ok(answer)
+    match token_request(&state, &headers, &body).await {
+        Ok(answer) => {
+            throttle.succeeded(attempt).await;
+            Ok(answer)
+        }
+        Err(refused @ OAuthError::Server(ServiceError::TooManyAttempts { .. })) => {
+            throttle.succeeded(attempt).await;
+            Err(refused.into())
+        }
+        Err(failed) => Err(failed.into()),
+    }
 }
 
 async fn token_request(
