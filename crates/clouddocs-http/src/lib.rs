@@ -11,6 +11,8 @@ pub mod oauth_error;
 pub mod openapi;
 pub mod pages;
 pub mod problem;
+#[cfg(test)]
+mod property_tests;
 pub mod rate_limit;
 pub mod routes;
 pub mod startup;

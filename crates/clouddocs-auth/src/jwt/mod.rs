@@ -13,6 +13,8 @@ mod verify;
 
 #[cfg(test)]
 mod attack_tests;
+#[cfg(test)]
+mod property_tests;
 
 use std::fmt;
 use std::str::FromStr;

@@ -42,7 +42,7 @@ pub(crate) const MAX_JSON_DEPTH: usize = 32;
 
 /// Whether the JSON text nests arrays and objects deeper than [`MAX_JSON_DEPTH`]; strings are
 /// skipped, and malformed text is left to the parser
-fn too_deep(bytes: &[u8]) -> bool {
+pub(crate) fn too_deep(bytes: &[u8]) -> bool {
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
     for &b in bytes {
         if in_string {

@@ -2,7 +2,7 @@
 
 mod client;
 mod client_auth;
-mod json;
+pub(crate) mod json;
 mod principal;
 
 pub use client::ClientMeta;
