@@ -28,6 +28,7 @@ mod oidc;
 mod policy_table;
 mod prerequisites;
 mod problems;
+mod races;
 mod rate_limit;
 mod sessions;
 mod slow_clients;

@@ -34,6 +34,7 @@ backends!(
     headless_chromium_clicks_through_login_and_consent,
     prompt_none_never_shows_a_page,
     a_code_is_bound_to_the_client_it_was_issued_to,
+    fifty_parallel_exchanges_of_one_code_issue_at_most_one_token,
 );
 
 /// Where the relying parties of these tests are sent back to (never fetched by reqwest)
@@ -948,4 +949,54 @@ async fn headless_chromium_clicks_through_login_and_consent(app: TestApp) {
     assert_eq!(response.status(), 200);
     let tokens: Value = response.json().await.unwrap();
     assert!(tokens["id_token"].is_string());
+}
+
+async fn fifty_parallel_exchanges_of_one_code_issue_at_most_one_token(app: TestApp) {
+    let (email, rp) = setup(&app, "race", json!({})).await;
+    let (code, verifier) = code_for(&app, &rp, &email, "openid profile").await;
+    let form = vec![
+        ("grant_type".to_owned(), "authorization_code".to_owned()),
+        ("code".to_owned(), code),
+        ("redirect_uri".to_owned(), rp.redirect_uri.clone()),
+        ("code_verifier".to_owned(), verifier),
+        ("client_id".to_owned(), rp.client_id.clone()),
+    ];
+    let http = reqwest::Client::new();
+
+    let mut exchanges = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let (http, url, form) = (http.clone(), app.url("/oauth/token"), form.clone());
+        exchanges.spawn(async move {
+            let response = http.post(url).form(&form).send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (status, body)
+        });
+    }
+    let answers = exchanges.join_all().await;
+
+    let issued: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .map(|(_, body)| body)
+        .collect();
+    assert!(
+        issued.len() <= 1,
+        "one code, {} token answers",
+        issued.len()
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|(status, body)| *status == 200 || body["error"] == "invalid_grant"),
+        "every other exchange is invalid_grant"
+    );
+    if let Some(tokens) = issued.first() {
+        // A replay happened, so the one exchange's tokens are revoked too.
+        let access = tokens["access_token"].as_str().unwrap();
+        let (status, _) = app
+            .call(Method::GET, "/oauth/userinfo", Auth::Bearer(access), None)
+            .await;
+        assert_eq!(status, 401, "the tokens of a replayed code are revoked");
+    }
 }
