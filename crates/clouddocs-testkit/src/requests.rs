@@ -78,6 +78,15 @@ impl TestApp {
         doc["id"].as_str().expect("document id").to_owned()
     }
 
+    /// `PUT path {"role": role}` as `token`; returns the status
+    async fn put_role(&self, token: &str, path: &str, role: &str) -> reqwest::StatusCode {
+        let body = Some(json!({"role": role}));
+        let (status, _) = self
+            .call(reqwest::Method::PUT, path, Auth::Bearer(token), body)
+            .await;
+        status
+    }
+
     /// `PUT /documents/{doc}/shares/{user}` as `token` with `role`; returns the status
     pub async fn share(
         &self,
@@ -86,14 +95,8 @@ impl TestApp {
         user: &str,
         role: &str,
     ) -> reqwest::StatusCode {
-        self.call(
-            reqwest::Method::PUT,
-            &format!("/documents/{doc}/shares/{user}"),
-            Auth::Bearer(token),
-            Some(json!({"role": role})),
-        )
-        .await
-        .0
+        let path = format!("/documents/{doc}/shares/{user}");
+        self.put_role(token, &path, role).await
     }
 
     /// `PUT /orgs/{org}/members/{user}` as `token` with `role`; returns the status
@@ -104,14 +107,8 @@ impl TestApp {
         user: &str,
         role: &str,
     ) -> reqwest::StatusCode {
-        self.call(
-            reqwest::Method::PUT,
-            &format!("/orgs/{org}/members/{user}"),
-            Auth::Bearer(token),
-            Some(json!({"role": role})),
-        )
-        .await
-        .0
+        let path = format!("/orgs/{org}/members/{user}");
+        self.put_role(token, &path, role).await
     }
 
     /// `POST /me/api-keys` as `token`; asserts 201 and returns `(id, key)`

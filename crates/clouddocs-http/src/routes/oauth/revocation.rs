@@ -26,6 +26,25 @@ pub struct TokenParam {
     pub client_secret: Option<String>,
 }
 
+/// The form of a revocation or introspection request, the client it names (if any) and
+/// the token it asks about
+async fn token_question(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Option<Client>, String), OAuthError> {
+    let form: TokenParam = parse_form(headers, body)?;
+    let client = optional_client(
+        state,
+        headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )
+    .await?;
+    let token = required(form.token.as_deref(), "token")?.to_owned();
+    Ok((client, token))
+}
+
 /// Revoke a refresh or access token (RFC 7009); unknown tokens are not an error.
 ///
 /// **Permissions**: a token issued to a client, only that client (confidential clients
@@ -43,16 +62,8 @@ pub async fn post_revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthResponseError> {
-    let form: TokenParam = parse_form(&headers, &body)?;
-    let client = optional_client(
-        &state,
-        &headers,
-        form.client_id.as_deref(),
-        form.client_secret.as_deref(),
-    )
-    .await?;
-    let token = required(form.token.as_deref(), "token")?;
-    state.svc.revoke_token(token, client.as_ref()).await?;
+    let (client, token) = token_question(&state, &headers, &body).await?;
+    state.svc.revoke_token(&token, client.as_ref()).await?;
     Ok(no_store(json!({})))
 }
 
@@ -67,18 +78,11 @@ pub async fn post_introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthResponseError> {
-    let form: TokenParam = parse_form(&headers, &body)?;
-    let client = optional_client(
-        &state,
-        &headers,
-        form.client_id.as_deref(),
-        form.client_secret.as_deref(),
-    )
-    .await?
-    .filter(Client::confidential)
-    .ok_or(OAuthError::InvalidClient)?;
-    let token = required(form.token.as_deref(), "token")?;
-    let answer: Introspection = state.svc.introspect(token).await?;
+    let (client, token) = token_question(&state, &headers, &body).await?;
+    let client = client
+        .filter(Client::confidential)
+        .ok_or(OAuthError::InvalidClient)?;
+    let answer: Introspection = state.svc.introspect(&token).await?;
     tracing::debug!(client_id = %client.id(), active = answer.active, "introspection");
     Ok(no_store(answer))
 }
