@@ -7,7 +7,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clouddocs_auth::token;
 use clouddocs_domain::Scopes;
-use clouddocs_store::sql::refresh::{self, FamilyRow};
 use clouddocs_store::sql::{oidc, users};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
@@ -16,7 +15,7 @@ use super::{Replay, TokenResponse, roles_claim};
 use crate::audit::{Entry, record};
 use crate::oauth::OAuthError;
 use crate::tokens::user_scopes;
-use crate::{Services, millis, now_ms};
+use crate::{Services, now_ms};
 
 /// The token answer of the code grant: the usual tokens plus the ID token
 #[derive(Debug, Clone, Serialize)]
@@ -118,26 +117,9 @@ impl Services {
         let scopes = Scopes::parse(&found.scope)
             .unwrap_or_default()
             .intersection(&user_scopes(user.platform_admin()));
-        let family = FamilyRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            user_id: user.id.clone(),
-            client_id: Some(client.id().to_owned()),
-            scope: scopes.to_string(),
-            created_at: now,
-            expires_at: now.saturating_add(millis(self.tokens.refresh_family_ttl)),
-            revoked_at: None,
-            revoked_reason: None,
-        };
-        let refresh_token = token::random_token(32).map_err(crate::ServiceError::from)?;
-        refresh::insert_family(&mut tx, &family).await?;
-        refresh::insert_token(
-            &mut tx,
-            &uuid::Uuid::now_v7().to_string(),
-            &family.id,
-            &token::digest(&refresh_token),
-            now,
-        )
-        .await?;
+        let (family, refresh_token) = self
+            .start_family(&mut tx, &user.id, Some(client.id()), &scopes, now)
+            .await?;
         oidc::set_code_family(&mut tx, &code_hash, &family.id).await?;
         record(
             &mut tx,

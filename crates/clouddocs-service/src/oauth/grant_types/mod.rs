@@ -118,28 +118,10 @@ impl Services {
         scopes: &Scopes,
         client_id: Option<&str>,
     ) -> Result<TokenResponse, ServiceError> {
-        let now = now_ms();
-        let family = FamilyRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            user_id: user.id.clone(),
-            client_id: client_id.map(str::to_owned),
-            scope: scopes.to_string(),
-            created_at: now,
-            expires_at: now.saturating_add(millis(self.tokens.refresh_family_ttl)),
-            revoked_at: None,
-            revoked_reason: None,
-        };
-        let refresh_token = token::random_token(32)?;
         let mut tx = self.db.begin().await?;
-        refresh::insert_family(&mut tx, &family).await?;
-        refresh::insert_token(
-            &mut tx,
-            &uuid::Uuid::now_v7().to_string(),
-            &family.id,
-            &token::digest(&refresh_token),
-            now,
-        )
-        .await?;
+        let (family, refresh_token) = self
+            .start_family(&mut tx, &user.id, client_id, scopes, now_ms())
+            .await?;
         record(
             &mut tx,
             Entry::success("token.issue")
@@ -160,6 +142,39 @@ impl Services {
             refresh_token: Some(refresh_token),
             scope: scopes.to_string(),
         })
+    }
+
+    /// Opens a refresh family (one per sign-in) in `tx` and stores the digest of its first
+    /// refresh token; returns the family and the token to hand out
+    pub(crate) async fn start_family(
+        &self,
+        tx: &mut clouddocs_store::Tx,
+        user_id: &str,
+        client_id: Option<&str>,
+        scopes: &Scopes,
+        now: i64,
+    ) -> Result<(FamilyRow, String), ServiceError> {
+        let family = FamilyRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            user_id: user_id.to_owned(),
+            client_id: client_id.map(str::to_owned),
+            scope: scopes.to_string(),
+            created_at: now,
+            expires_at: now.saturating_add(millis(self.tokens.refresh_family_ttl)),
+            revoked_at: None,
+            revoked_reason: None,
+        };
+        let refresh_token = token::random_token(32)?;
+        refresh::insert_family(tx, &family).await?;
+        refresh::insert_token(
+            tx,
+            &uuid::Uuid::now_v7().to_string(),
+            &family.id,
+            &token::digest(&refresh_token),
+            now,
+        )
+        .await?;
+        Ok((family, refresh_token))
     }
 
     /// Resolves a client from the token endpoint's credentials. Public clients present no
