@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 mod email;
+mod factors;
 mod ids;
 mod password;
 mod principal;
@@ -14,6 +15,7 @@ mod roles;
 mod scope;
 
 pub use email::{Email, EmailError};
+pub use factors::{Amr, Factor};
 pub use ids::{ApiKeyId, ClientId, DocumentId, OrgId, SessionId, UserId};
 pub use password::{Password, PasswordError, check_strength};
 pub use principal::{AuthMethod, Principal};

@@ -1,6 +1,6 @@
 //! The authenticated caller of a request, whatever credential it presented.
 
-use crate::{ApiKeyId, ClientId, Scopes, SessionId, UserId};
+use crate::{Amr, ApiKeyId, ClientId, Scopes, SessionId, UserId};
 
 /// How the caller proved its identity
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,8 @@ pub struct Principal {
     pub method: AuthMethod,
     /// What the credential may do; a session carries every scope
     pub scopes: Scopes,
+    /// What the sign-in behind the credential proved (none for an API key)
+    pub amr: Amr,
 }
 
 impl Principal {

@@ -91,6 +91,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::health::router())
         .merge(routes::auth::router())
         .merge(routes::me::router())
+        .merge(routes::mfa::router())
         .merge(routes::admin::router())
         .merge(routes::api_keys::router())
         .merge(routes::clients::router())

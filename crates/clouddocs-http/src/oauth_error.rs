@@ -39,6 +39,7 @@ impl IntoResponse for OAuthResponseError {
         let unavailable = matches!(&err, OAuthError::Server(cause) if cause.is_outage());
         let status = match &err {
             OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
+            OAuthError::MfaRequired(_) => StatusCode::FORBIDDEN,
             OAuthError::Server(_) if retry_after.is_some() => StatusCode::TOO_MANY_REQUESTS,
             OAuthError::Server(_) if unavailable => StatusCode::SERVICE_UNAVAILABLE,
             OAuthError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -53,20 +54,21 @@ impl IntoResponse for OAuthResponseError {
             OAuthError::Server(_) => "the server could not complete the request".to_owned(),
             other => other.to_string(),
         };
-        let mut response = (
-            status,
-            Json(json!({
-                "error": if unavailable {
-                    "temporarily_unavailable"
-                } else if retry_after.is_some() {
-                    "invalid_request"
-                } else {
-                    err.code()
-                },
-                "error_description": description,
-            })),
-        )
-            .into_response();
+        let mut body = json!({
+            "error": if unavailable {
+                "temporarily_unavailable"
+            } else if retry_after.is_some() {
+                "invalid_request"
+            } else {
+                err.code()
+            },
+            "error_description": description,
+        });
+        if let OAuthError::MfaRequired(challenge) = &err {
+            body["mfa_token"] = challenge.mfa_token.clone().into();
+            body["methods"] = challenge.methods.clone().into();
+        }
+        let mut response = (status, Json(body)).into_response();
         if let OAuthError::Server(cause) = &err
             && retry_after.is_none()
         {

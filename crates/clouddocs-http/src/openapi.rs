@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::dto;
 use crate::routes::{
-    admin, api_keys, audit, auth, authz, clients, documents, health, me, oauth, orgs,
+    admin, api_keys, audit, auth, authz, clients, documents, health, me, mfa, oauth, orgs,
 };
 
 /// The API description served at `/openapi.json` and browsable at `/docs`
@@ -20,6 +20,9 @@ use crate::routes::{
         health::get_healthz, health::get_readyz, health::get_metrics,
         auth::post_register, auth::post_login, auth::post_logout,
         me::get_me, me::patch_me, me::post_password, me::get_sessions, me::delete_session,
+        mfa::get_mfa, mfa::post_totp, mfa::delete_totp, mfa::post_totp_confirm, mfa::post_recovery_codes,
+        mfa::post_register_start, mfa::post_register_finish, mfa::get_passkeys, mfa::delete_passkey,
+        mfa::post_mfa, mfa::post_mfa_passkey_start, mfa::post_passkey_start, mfa::post_passkey_finish,
         admin::get_users, admin::post_disable_user,
         api_keys::post_api_key, api_keys::get_api_keys, api_keys::delete_api_key,
         clients::post_client, clients::get_clients, clients::delete_client,
@@ -34,6 +37,10 @@ use crate::routes::{
     components(schemas(
         dto::RegisterRequest, dto::LoginRequest, dto::LoginResponse, dto::UpdateMeRequest,
         dto::ChangePasswordRequest, dto::UserResponse, dto::SessionResponse,
+        dto::MfaRequiredResponse, dto::MfaVerifyRequest, dto::MfaTokenRequest, dto::WebauthnAnswer,
+        dto::PasswordRequest, dto::CodeRequest, dto::PasswordAndCodeRequest, dto::TotpEnrolmentResponse,
+        dto::RecoveryCodesResponse, dto::MfaStatusResponse, dto::PasskeyNameRequest, dto::CeremonyResponse,
+        dto::PasskeyResponse,
         orgs::CreateOrgRequest, orgs::MemberRequest, orgs::OrgResponse, orgs::MemberResponse,
         documents::CreateDocumentRequest, documents::UpdateDocumentRequest, documents::ShareRequest, documents::DocumentResponse,
         authz::CheckBody, authz::CheckResponse, authz::PolicyDocument, authz::EntityOrName,
@@ -43,6 +50,7 @@ use crate::routes::{
     tags(
         (name = "accounts", description = "Registration and sign-in"),
         (name = "me", description = "The caller's own account"),
+        (name = "mfa", description = "The caller's second factors: TOTP, recovery codes, passkeys"),
         (name = "admin", description = "Platform administration"),
         (name = "orgs", description = "Organizations and membership"),
         (name = "documents", description = "Documents and sharing"),
@@ -59,6 +67,10 @@ pub struct ApiDoc;
 const PUBLIC: &[&str] = &[
     "/auth/register",
     "/auth/login",
+    "/auth/mfa",
+    "/auth/mfa/webauthn/start",
+    "/auth/webauthn/start",
+    "/auth/webauthn/finish",
     "/oauth/token",
     "/oauth/revoke",
     "/oauth/introspect",

@@ -249,7 +249,13 @@ impl From<ServiceError> for ApiError {
             ServiceError::TooManyAttempts { retry_after_secs } => ApiError::TooManyRequests {
                 retry_after: retry_after_secs,
             },
-            ServiceError::WrongCurrentPassword => ApiError::Forbidden(err.to_string()),
+            ServiceError::WrongCurrentPassword | ServiceError::WrongCode => {
+                ApiError::Forbidden(err.to_string())
+            }
+            ServiceError::InvalidSecondFactor => ApiError::Unauthenticated {
+                detail: "invalid or expired second factor",
+                invalid_token: false,
+            },
             ServiceError::Forbidden(why) => ApiError::Forbidden(why.to_owned()),
             ServiceError::InsufficientScope(scope) => ApiError::InsufficientScope(scope.as_str()),
             ServiceError::Denied(decision) => {

@@ -2,12 +2,13 @@
 
 use clouddocs_auth::password::Verification;
 use clouddocs_auth::token;
-use clouddocs_domain::{DisplayName, Email, Password, Principal, check_strength};
+use clouddocs_domain::{Amr, DisplayName, Email, Password, Principal, check_strength};
 use clouddocs_store::sql::users::UserRow;
 use clouddocs_store::sql::{sessions, users};
 use serde::Serialize;
 
 use crate::audit::{Entry, record};
+use crate::mfa::{Enrolled, SignIn};
 use crate::{ServiceError, Services, ValidationError, millis, now_ms, throttle};
 
 /// The one strength check of a new password, at registration and at every change: weak,
@@ -133,17 +134,23 @@ impl Services {
     /// The one throttled password check behind every sign-in path (`/auth/login`, the
     /// `/login` page, the `password` grant): refuses a locked account or a spent account
     /// bucket before verifying, counts a failure, gives the token back on success
+    ///
+    /// For an account with a second factor the failure count is not reset here, only once
+    /// the second factor is right too: a known password must not buy fresh code guesses.
     pub(crate) async fn check_password(
         &self,
         email: &str,
         password: &str,
-    ) -> Result<UserRow, ServiceError> {
+    ) -> Result<(UserRow, Enrolled), ServiceError> {
         let attempt = self.throttle.take_account(email).await?;
         match self.verify_credentials(email, password).await {
             Ok(row) => {
                 self.throttle.succeeded(attempt).await;
-                self.throttle.account_succeeded(email).await;
-                Ok(row)
+                let enrolled = self.enrolled(&row.id).await?;
+                if !enrolled.any() {
+                    self.throttle.account_succeeded(email).await;
+                }
+                Ok((row, enrolled))
             }
             Err(ServiceError::InvalidCredentials) => {
                 if let Some(retry_after_secs) = self.throttle.account_failed(email).await {
@@ -164,17 +171,37 @@ impl Services {
     }
 
     /// Password login that opens a browser session, for `/auth/login` and the `/login`
-    /// page alike: limited per client address and per account (failures only)
+    /// page alike: limited per client address and per account (failures only). For an
+    /// account with a second factor, the answer is a challenge instead of a session.
     pub async fn login(
         &self,
         email: &str,
         password: &str,
         addr: Option<std::net::IpAddr>,
         user_agent: Option<String>,
-    ) -> Result<LoginOutcome, ServiceError> {
+    ) -> Result<SignIn, ServiceError> {
         let per_address = self.throttle.take_ip(throttle::Gate::Login, addr).await?;
-        let row = self.check_password(email, password).await?;
+        let (row, enrolled) = self.check_password(email, password).await?;
         self.throttle.succeeded(per_address).await;
+        if enrolled.any() {
+            return Ok(SignIn::SecondFactor(
+                self.issue_challenge(&row, enrolled, None).await?,
+            ));
+        }
+        Ok(SignIn::Complete(
+            self.open_session(&row, Amr::PASSWORD, addr, user_agent)
+                .await?,
+        ))
+    }
+
+    /// Opens a browser session for a user whose sign-in proved `amr`
+    pub(crate) async fn open_session(
+        &self,
+        row: &UserRow,
+        amr: Amr,
+        addr: Option<std::net::IpAddr>,
+        user_agent: Option<String>,
+    ) -> Result<LoginOutcome, ServiceError> {
         let ip = addr.map(|a| a.to_string());
         let session_token = token::random_token(32)?;
         let csrf_token = token::random_token(32)?;
@@ -189,6 +216,7 @@ impl Services {
             expires_at: now.saturating_add(millis(self.config.session_absolute)),
             ip,
             user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
+            amr: amr.to_string(),
         };
         let mut tx = self.db.begin().await?;
         sessions::insert(&mut tx, &session).await?;
@@ -196,13 +224,14 @@ impl Services {
             &mut tx,
             Entry::success("auth.login")
                 .actor(&row.id)
-                .target(format!("session:{}", session.id)),
+                .target(format!("session:{}", session.id))
+                .detail(serde_json::json!({"amr": amr.values()})),
         )
         .await?;
         tx.commit().await?;
         tracing::info!(user_id = %row.id, session_id = %session.id, "login succeeded");
         Ok(LoginOutcome {
-            user: User::from(&row),
+            user: User::from(row),
             session_id: session.id,
             session_token,
             csrf_token,
@@ -256,15 +285,14 @@ impl Services {
         Ok(User::from(&row))
     }
 
-    /// Changes the caller's password after checking the current one, and ends every other
-    /// session of the user (`keep_session` is the one making the change, if any)
-    pub async fn change_password(
+    /// Checks the caller's current password before a sensitive change to their account
+    /// (`action` names the change in the audit log when the password is wrong)
+    pub(crate) async fn confirm_own_password(
         &self,
         principal: &Principal,
         current: &str,
-        new: Password,
-        keep_session: Option<&str>,
-    ) -> Result<(), ServiceError> {
+        action: &'static str,
+    ) -> Result<UserRow, ServiceError> {
         let id = principal.user_id.to_string();
         let row = {
             let mut conn = self.db.acquire().await?;
@@ -278,17 +306,32 @@ impl Services {
             .verify(current, Some(row.password_hash.clone()))
             .await?
         {
-            Verification::Valid { .. } => {}
+            Verification::Valid { .. } => Ok(row),
             Verification::Invalid => {
                 self.audit(
-                    Entry::failure("user.password_change")
+                    Entry::failure(action)
                         .by(principal)
                         .target(format!("user:{id}")),
                 )
                 .await?;
-                return Err(ServiceError::WrongCurrentPassword);
+                Err(ServiceError::WrongCurrentPassword)
             }
         }
+    }
+
+    /// Changes the caller's password after checking the current one, and ends every other
+    /// session of the user (`keep_session` is the one making the change, if any)
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: &str,
+        new: Password,
+        keep_session: Option<&str>,
+    ) -> Result<(), ServiceError> {
+        let id = principal.user_id.to_string();
+        let row = self
+            .confirm_own_password(principal, current, "user.password_change")
+            .await?;
         check_password_strength(&new, &row.email, &row.display_name)?;
         let hash = self.hasher.hash(new).await?;
         let mut tx = self.db.begin().await?;

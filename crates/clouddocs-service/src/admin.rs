@@ -35,6 +35,7 @@ impl Services {
         users::set_disabled(&mut tx, user_id, true, now_ms()).await?;
         sessions::delete_all_for_user(&mut tx, user_id, None).await?;
         api_keys::revoke_all_for_user(&mut tx, user_id, now_ms()).await?;
+        clouddocs_store::sql::mfa::delete_challenges_for_user(&mut tx, user_id).await?;
         record(
             &mut tx,
             Entry::success("user.disable")

@@ -53,6 +53,23 @@ fn doc_action(action: &EntityRef) -> Option<DocAction> {
     DocAction::ALL.into_iter().find(|a| a.as_str() == action.id)
 }
 
+/// The context of a custom check with `mfa` filled in: whether the caller's own sign-in
+/// was multi-factor, unless the caller states it (a resource server asking about its own
+/// user states that user's `mfa`, from the user's token's `amr`, as it states every other
+/// fact about that user)
+fn with_mfa(context: serde_json::Value, caller: &Principal) -> serde_json::Value {
+    let mut context = match context {
+        serde_json::Value::Null => serde_json::Value::Object(serde_json::Map::new()),
+        other => other,
+    };
+    if let Some(object) = context.as_object_mut() {
+        object
+            .entry("mfa")
+            .or_insert_with(|| caller.amr.is_mfa().into());
+    }
+    context
+}
+
 impl Services {
     /// Answers a decision question. About CloudDocs documents and orgs the server loads the
     /// facts itself, and a caller may ask only about itself unless it is a platform admin;
@@ -75,7 +92,7 @@ impl Services {
                 principal,
                 action: request.action,
                 resource: request.resource,
-                context: request.context,
+                context: with_mfa(request.context, caller),
                 entities: request.entities,
             };
             return self.check_custom_bounded(custom).await;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use clouddocs_auth::password::PasswordHasher;
-use clouddocs_store::ephemeral::{Denylist, RedisDenylist, SqlDenylist};
+use clouddocs_store::ephemeral::{Ceremonies, Denylist, RedisDenylist, SqlCeremonies, SqlDenylist};
 use clouddocs_store::{Backend, Db};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -72,10 +72,18 @@ impl Services {
                  it was created with --dev)"
             )
         })?;
-        let denylist: Arc<dyn Denylist> = match &settings.redis_url {
-            Some(url) => Arc::new(RedisDenylist::connect(url).await?),
-            None => Arc::new(SqlDenylist::open(db.clone(), now_ms()).await?),
-        };
+        let (denylist, ceremonies): (Arc<dyn Denylist>, Arc<dyn Ceremonies>) =
+            match &settings.redis_url {
+                Some(url) => {
+                    let redis = RedisDenylist::connect(url).await?;
+                    let ceremonies = Arc::new(redis.ceremonies());
+                    (Arc::new(redis), ceremonies)
+                }
+                None => (
+                    Arc::new(SqlDenylist::open(db.clone(), now_ms()).await?),
+                    Arc::new(SqlCeremonies::new(db.clone())),
+                ),
+            };
         let limits = settings.rate_limits.clone();
         let throttle = match &settings.redis_url {
             Some(url) => Throttle::redis(url, limits).await?,
@@ -91,6 +99,7 @@ impl Services {
             tokens: settings.tokens.clone(),
             policy,
             throttle,
+            ceremonies,
         });
         let filled = svc.backfill_email_skeletons().await?;
         if filled > 0 {

@@ -65,6 +65,13 @@ pub enum ServiceError {
     /// The caller is not allowed to do this
     #[error("{0}")]
     Forbidden(&'static str),
+    /// A wrong, replayed or expired second factor, or an `mfa_token` that is unknown,
+    /// expired, spent or another user's: deliberately indistinguishable (401)
+    #[error("invalid or expired second factor")]
+    InvalidSecondFactor,
+    /// The code given for a change to the caller's own factors is wrong (403)
+    #[error("the authentication code is not valid")]
+    WrongCode,
     /// The credential lacks the scope this needs (403 `insufficient_scope`)
     #[error("the token lacks the `{0}` scope")]
     InsufficientScope(clouddocs_domain::Scope),

@@ -12,6 +12,7 @@ mod cache;
 mod documents;
 mod error;
 mod listing;
+pub mod mfa;
 pub mod oauth;
 mod orgs;
 mod refusals;
@@ -46,6 +47,8 @@ pub struct ServiceConfig {
     pub session_idle: Duration,
     /// A session ends this long after sign-in, whatever its activity
     pub session_absolute: Duration,
+    /// An `mfa_token` (a first factor waiting for the second) lives this long
+    pub mfa_challenge_ttl: Duration,
 }
 
 impl Default for ServiceConfig {
@@ -53,6 +56,7 @@ impl Default for ServiceConfig {
         Self {
             session_idle: Duration::from_secs(30 * 60),
             session_absolute: Duration::from_secs(12 * 60 * 60),
+            mfa_challenge_ttl: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -72,6 +76,7 @@ pub struct Services {
     users: Arc<cache::LocalCache<User>>,
     clients: Arc<cache::LocalCache<clouddocs_store::sql::clients::ClientRow>>,
     throttle: throttle::Throttle,
+    passkeys: mfa::Passkeys,
 }
 
 /// What [`Services::new`] wires together
@@ -93,6 +98,8 @@ pub struct Dependencies {
     pub policy: Arc<PolicyEngine>,
     /// Brute-force gates
     pub throttle: throttle::Throttle,
+    /// Where WebAuthn ceremonies wait between start and finish
+    pub ceremonies: Arc<dyn clouddocs_store::ephemeral::Ceremonies>,
 }
 
 impl Services {
@@ -108,10 +115,13 @@ impl Services {
             tokens,
             policy,
             throttle,
+            ceremonies,
         } = deps;
         // A SQLite database has exactly one server process: its caches see every write.
         let sole_writer = db.backend() == clouddocs_store::Backend::Sqlite;
+        let passkeys = mfa::Passkeys::new(&tokens.issuer, ceremonies);
         Self {
+            passkeys,
             audit_batch: audit_batch::AuditBatcher::spawn(db.clone()),
             users: Arc::new(cache::LocalCache::new(sole_writer)),
             clients: Arc::new(cache::LocalCache::new(sole_writer)),

@@ -99,6 +99,7 @@ impl Services {
                 platform_admin: user.platform_admin(),
                 method: AuthMethod::Session { session_id },
                 scopes: Scopes::all(),
+                amr: clouddocs_domain::Amr::from_stored(&session.amr),
             },
             session_id: session.id,
             csrf_hash: session.csrf_hash,

@@ -22,6 +22,9 @@ use super::{JwtError, SigningAlgorithm, unix_now};
 const KEY_ENCRYPTION_SALT: &[u8] = b"clouddocs-key-encryption-v1";
 /// HKDF info: what the derived key is for
 const KEY_ENCRYPTION_INFO: &[u8] = b"clouddocs signing keys at rest / aes-256-gcm";
+/// HKDF info of the key that seals second-factor secrets (TOTP): a different purpose, so
+/// a different key from the same master secret
+pub const MFA_ENCRYPTION_INFO: &[u8] = b"clouddocs second-factor secrets at rest / aes-256-gcm";
 /// Shortest master secret accepted, in bytes
 const MIN_MASTER_SECRET_BYTES: usize = 16;
 /// Length of generated HS256 secrets (the HMAC-SHA256 output size)
@@ -43,13 +46,20 @@ impl MasterKey {
     /// Derives the key-encryption key from `secret` (at least 16 bytes; the server's
     /// configuration layer should demand a long random value)
     pub fn from_secret(secret: &str) -> Result<Self, JwtError> {
+        Self::for_purpose(secret, KEY_ENCRYPTION_INFO)
+    }
+
+    /// Derives the key for another purpose (`info`, such as [`MFA_ENCRYPTION_INFO`]) from the
+    /// same master secret
+    pub fn for_purpose(secret: &str, info: &[u8]) -> Result<Self, JwtError> {
         if secret.len() < MIN_MASTER_SECRET_BYTES {
             return Err(JwtError::WeakMasterSecret);
         }
         let prk =
             hkdf::Salt::new(hkdf::HKDF_SHA256, KEY_ENCRYPTION_SALT).extract(secret.as_bytes());
+        let info = [info];
         let okm = prk
-            .expand(&[KEY_ENCRYPTION_INFO], &aead::AES_256_GCM)
+            .expand(&info, &aead::AES_256_GCM)
             .map_err(|_| JwtError::Crypto)?;
         let mut bytes = Zeroizing::new([0u8; 32]);
         okm.fill(bytes.as_mut_slice())

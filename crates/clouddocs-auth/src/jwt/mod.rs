@@ -24,7 +24,7 @@ use jsonwebtoken::Algorithm;
 use jsonwebtoken::errors::ErrorKind;
 use serde::{Deserialize, Serialize};
 
-pub use keys::{KeyMaterial, MasterKey, StoredKey};
+pub use keys::{KeyMaterial, MFA_ENCRYPTION_INFO, MasterKey, StoredKey};
 pub use sign::KeyRing;
 pub use verify::{DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY_SECS, REQUIRED_CLAIMS, VerifyOptions};
 

@@ -2,8 +2,14 @@
 //! responses are built from service types and never carry a secret's digest.
 
 mod accounts;
+mod mfa;
 
 pub use accounts::{
     ChangePasswordRequest, LoginRequest, LoginResponse, Page, RegisterRequest, SessionResponse,
     UpdateMeRequest, UserResponse,
+};
+pub use mfa::{
+    CeremonyResponse, CodeRequest, MfaRequiredResponse, MfaStatusResponse, MfaTokenRequest,
+    MfaVerifyRequest, PasskeyNameRequest, PasskeyResponse, PasswordAndCodeRequest, PasswordRequest,
+    RecoveryCodesResponse, TotpEnrolmentResponse, WebauthnAnswer,
 };

@@ -10,7 +10,8 @@ use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use clouddocs_auth::token;
-use clouddocs_service::ServiceError;
+use clouddocs_service::mfa::{Proof, SignIn};
+use clouddocs_service::{LoginOutcome, ServiceError};
 use serde::Deserialize;
 
 use super::{page, safe_next, see_other};
@@ -25,6 +26,27 @@ struct LoginPage<'a> {
     next: &'a str,
     email: &'a str,
     error: Option<&'a str>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login_mfa.html")]
+struct SecondFactorPage<'a> {
+    csrf_token: &'a str,
+    mfa_token: &'a str,
+    next: &'a str,
+    next_encoded: &'a str,
+    totp: bool,
+    passkey: bool,
+    error: Option<&'a str>,
+}
+
+/// The second-factor form
+#[derive(Debug, Deserialize)]
+pub(crate) struct SecondFactorForm {
+    mfa_token: String,
+    code: String,
+    csrf_token: String,
+    next: Option<String>,
 }
 
 /// `?next=`
@@ -50,13 +72,11 @@ fn csrf_cookie_name(settings: &HttpSettings) -> &'static str {
     }
 }
 
-/// Renders the form with a fresh double-submit token
-fn render(
+/// Renders a form of the sign-in with a fresh double-submit token (cookie and field)
+fn with_csrf(
     state: &AppState,
     status: StatusCode,
-    next: &str,
-    email: &str,
-    error: Option<&str>,
+    form: impl FnOnce(&str) -> Response,
 ) -> Response {
     let Ok(csrf) = token::random_token(32) else {
         return super::error_page(StatusCode::INTERNAL_SERVER_ERROR, "try again later");
@@ -68,17 +88,128 @@ fn render(
         .path("/")
         .max_age(time::Duration::minutes(30))
         .build();
-    let mut response = page(
-        status,
-        LoginPage {
-            csrf_token: &csrf,
-            next: safe_next(next),
-            email,
-            error,
-        },
-    );
+    let mut response = form(&csrf);
+    *response.status_mut() = status;
     if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
         response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// Renders the password form
+fn render(
+    state: &AppState,
+    status: StatusCode,
+    next: &str,
+    email: &str,
+    error: Option<&str>,
+) -> Response {
+    with_csrf(state, status, |csrf| {
+        page(
+            status,
+            LoginPage {
+                csrf_token: csrf,
+                next: safe_next(next),
+                email,
+                error,
+            },
+        )
+    })
+}
+
+/// What the second-factor form shows
+struct SecondStep<'a> {
+    mfa_token: &'a str,
+    next: &'a str,
+    totp: bool,
+    passkey: bool,
+}
+
+/// Renders the second-factor form
+fn render_second_factor(
+    state: &AppState,
+    status: StatusCode,
+    step: &SecondStep<'_>,
+    error: Option<&str>,
+) -> Response {
+    let next = safe_next(step.next);
+    let next_encoded = super::url_encode(next);
+    with_csrf(state, status, |csrf| {
+        page(
+            status,
+            SecondFactorPage {
+                csrf_token: csrf,
+                mfa_token: step.mfa_token,
+                next,
+                next_encoded: &next_encoded,
+                totp: step.totp,
+                passkey: step.passkey,
+                error,
+            },
+        )
+    })
+}
+
+/// Whether the double-submit token of a form matches its cookie
+fn csrf_ok(state: &AppState, jar: &CookieJar, presented: &str) -> bool {
+    let expected = jar
+        .get(csrf_cookie_name(&state.settings))
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    !expected.is_empty()
+        && token::constant_time_eq(&token::digest(&expected), &token::digest(presented))
+}
+
+/// The answer to a refused sign-in step that is not the user's mistake: a limit, an
+/// outage, a failure
+fn refused_step(err: &ServiceError, rerender: impl Fn(StatusCode, &str) -> Response) -> Response {
+    match err {
+        ServiceError::TooManyAttempts { retry_after_secs } => {
+            let mut page = rerender(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts. Try again later.",
+            );
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            page
+        }
+        err if crate::problem::is_outage(err) => {
+            tracing::error!(error = %err, "sign-in page: a dependency is down");
+            let mut page = rerender(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is temporarily unavailable. Try again in a moment.",
+            );
+            page.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::problem::UNAVAILABLE_RETRY_AFTER_SECS),
+            );
+            page
+        }
+        err => {
+            tracing::error!(error = %err, "sign-in page failed");
+            rerender(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong. Try again later.",
+            )
+        }
+    }
+}
+
+/// The session cookie set, the double-submit cookie cleared, and on to `next`
+fn signed_in(state: &AppState, outcome: LoginOutcome, next: &str) -> Response {
+    let max_age = i64::try_from(state.svc.config().session_absolute.as_secs()).unwrap_or(i64::MAX);
+    let cookie = session_cookie(&state.settings, outcome.session_token, max_age);
+    let cleared = Cookie::build((csrf_cookie_name(&state.settings), ""))
+        .http_only(true)
+        .secure(!state.settings.dev)
+        .path("/")
+        .max_age(time::Duration::ZERO)
+        .build();
+    let mut response = see_other(safe_next(next));
+    for c in [cookie.to_string(), cleared.to_string()] {
+        if let Ok(value) = HeaderValue::from_str(&c) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
     }
     response
 }
@@ -97,7 +228,8 @@ pub(crate) async fn get_login(
     )
 }
 
-/// Signs in and continues the authorization flow
+/// Signs in and continues the authorization flow; an account with a second factor gets
+/// the second-factor form first
 pub(crate) async fn post_login_form(
     State(state): State<AppState>,
     client: ClientMeta,
@@ -105,13 +237,7 @@ pub(crate) async fn post_login_form(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let next = form.next.as_deref().unwrap_or(super::AFTER_LOGIN);
-    let expected = jar
-        .get(csrf_cookie_name(&state.settings))
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
-    if expected.is_empty()
-        || !token::constant_time_eq(&token::digest(&expected), &token::digest(&form.csrf_token))
-    {
+    if !csrf_ok(&state, &jar, &form.csrf_token) {
         return render(
             &state,
             StatusCode::FORBIDDEN,
@@ -124,68 +250,76 @@ pub(crate) async fn post_login_form(
         .svc
         .login(&form.email, &form.password, client.addr, client.user_agent)
         .await;
-    let outcome = match result {
-        Ok(outcome) => outcome,
-        Err(ServiceError::TooManyAttempts { retry_after_secs }) => {
-            let mut page = render(
-                &state,
-                StatusCode::TOO_MANY_REQUESTS,
+    match result {
+        Ok(SignIn::Complete(outcome)) => signed_in(&state, outcome, next),
+        Ok(SignIn::SecondFactor(challenge)) => {
+            let step = SecondStep {
+                mfa_token: &challenge.mfa_token,
                 next,
-                &form.email,
-                Some("Too many attempts. Try again later."),
-            );
-            page.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-            return page;
+                totp: challenge.methods.contains(&"totp"),
+                passkey: challenge.methods.contains(&"webauthn"),
+            };
+            render_second_factor(&state, StatusCode::OK, &step, None)
         }
-        Err(ServiceError::InvalidCredentials) => {
-            return render(
-                &state,
-                StatusCode::UNAUTHORIZED,
-                next,
-                &form.email,
-                Some("Invalid email or password."),
-            );
-        }
-        Err(err) if crate::problem::is_outage(&err) => {
-            tracing::error!(error = %err, "sign-in page: a dependency is down");
-            let mut page = render(
-                &state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                next,
-                &form.email,
-                Some("Sign-in is temporarily unavailable. Try again in a moment."),
-            );
-            page.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(crate::problem::UNAVAILABLE_RETRY_AFTER_SECS),
-            );
-            return page;
-        }
-        Err(err) => {
-            tracing::error!(error = %err, "sign-in page failed");
-            return render(
-                &state,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                next,
-                &form.email,
-                Some("Something went wrong. Try again later."),
-            );
-        }
-    };
-    let max_age = i64::try_from(state.svc.config().session_absolute.as_secs()).unwrap_or(i64::MAX);
-    let cookie = session_cookie(&state.settings, outcome.session_token, max_age);
-    let cleared = Cookie::build((csrf_cookie_name(&state.settings), ""))
-        .http_only(true)
-        .secure(!state.settings.dev)
-        .path("/")
-        .max_age(time::Duration::ZERO)
-        .build();
-    let mut response = see_other(safe_next(next));
-    for c in [cookie.to_string(), cleared.to_string()] {
-        if let Ok(value) = HeaderValue::from_str(&c) {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
+        Err(ServiceError::InvalidCredentials) => render(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            next,
+            &form.email,
+            Some("Invalid email or password."),
+        ),
+        Err(err) => refused_step(&err, |status, message| {
+            render(&state, status, next, &form.email, Some(message))
+        }),
     }
-    response
+}
+
+/// The second factor of the sign-in form (a TOTP code or a recovery code), then on with
+/// the authorization flow
+pub(crate) async fn post_login_mfa(
+    State(state): State<AppState>,
+    client: ClientMeta,
+    jar: CookieJar,
+    Form(form): Form<SecondFactorForm>,
+) -> Response {
+    let next = form.next.as_deref().unwrap_or(super::AFTER_LOGIN);
+    if !csrf_ok(&state, &jar, &form.csrf_token) {
+        return render(
+            &state,
+            StatusCode::FORBIDDEN,
+            next,
+            "",
+            Some("The form expired. Please sign in again."),
+        );
+    }
+    let code = form.code.trim();
+    let proof = if code.chars().filter(char::is_ascii_digit).count() == 6 && code.len() <= 8 {
+        Proof::Totp(code.to_owned())
+    } else {
+        Proof::RecoveryCode(code.to_owned())
+    };
+    let result = state
+        .svc
+        .complete_sign_in(&form.mfa_token, proof, client.addr, client.user_agent)
+        .await;
+    let step = SecondStep {
+        mfa_token: &form.mfa_token,
+        next,
+        totp: true,
+        passkey: false,
+    };
+    match result {
+        Ok(outcome) => signed_in(&state, outcome, next),
+        Err(ServiceError::InvalidSecondFactor) => render_second_factor(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            &step,
+            Some(
+                "That code is not valid. Try the current code; after three wrong codes, start over.",
+            ),
+        ),
+        Err(err) => refused_step(&err, |status, message| {
+            render_second_factor(&state, status, &step, Some(message))
+        }),
+    }
 }

@@ -19,14 +19,31 @@ use clouddocs_auth::token;
 
 use crate::state::AppState;
 
-/// The pages' CSP: no script at all, inline style only, never framed
-pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
-    base-uri 'none'; frame-ancestors 'none'";
+/// The pages' CSP: scripts only from this server's own files (no inline script), which
+/// may call only this origin; inline style; never framed
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+    style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The passkey script of the sign-in pages, served from the binary
+const PASSKEYS_JS: &str = include_str!("../../assets/passkeys.js");
+
+async fn passkeys_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        PASSKEYS_JS,
+    )
+        .into_response()
+}
 
 /// `/login` and `/consent`
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(login::get_login).post(login::post_login_form))
+        .route("/login/mfa", axum::routing::post(login::post_login_mfa))
+        .route("/assets/passkeys.js", get(passkeys_js))
         .route(
             "/consent",
             get(consent::get_consent).post(consent::post_consent),

@@ -7,9 +7,10 @@ use axum::routing::post;
 use axum::{Json, Router};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use clouddocs_domain::{AuthMethod, DisplayName, Email, Password};
-use clouddocs_service::{NewAccount, ValidationError};
+use clouddocs_service::mfa::SignIn;
+use clouddocs_service::{LoginOutcome, NewAccount, ValidationError};
 
-use crate::dto::{LoginRequest, LoginResponse, RegisterRequest, UserResponse};
+use crate::dto::{LoginRequest, LoginResponse, MfaRequiredResponse, RegisterRequest, UserResponse};
 use crate::extract::{ApiJson, Authenticated, ClientMeta, JsonOrForm};
 use crate::problem::{ApiError, ApiResult};
 use crate::rate_limit::Gate;
@@ -81,7 +82,7 @@ pub(crate) fn session_cookie(
 /// **Permissions**: anyone.
 #[utoipa::path(post, path = "/auth/login", tag = "accounts", request_body = LoginRequest,
     responses(
-        (status = 200, body = LoginResponse, description = "Signed in; session cookie set"),
+        (status = 200, body = LoginResponse, description = "Signed in; session cookie set. For an account with a second factor: `MfaRequiredResponse` and no cookie; `POST /auth/mfa` completes the sign-in"),
         (status = 401, description = "Invalid email or password"),
         (status = 422, description = "Malformed body"),
         (status = 429, description = "Too many attempts or account locked; see `Retry-After`"),
@@ -91,16 +92,27 @@ pub async fn post_login(
     client: ClientMeta,
     JsonOrForm(body): JsonOrForm<LoginRequest>,
 ) -> ApiResult<Response> {
-    let outcome = state
+    let answer = state
         .svc
         .login(&body.email, &body.password, client.addr, client.user_agent)
         .await?;
+    match answer {
+        SignIn::Complete(outcome) => signed_in(&state, outcome),
+        SignIn::SecondFactor(challenge) => {
+            Ok(Json(MfaRequiredResponse::from(challenge)).into_response())
+        }
+    }
+}
+
+/// The answer that opens a session: the cookie, and the CSRF token in the body
+pub(crate) fn signed_in(state: &AppState, outcome: LoginOutcome) -> ApiResult<Response> {
     let max_age = i64::try_from(state.svc.config().session_absolute.as_secs()).unwrap_or(i64::MAX);
     let cookie = session_cookie(&state.settings, outcome.session_token, max_age);
     let mut headers = HeaderMap::new();
     let value = HeaderValue::from_str(&cookie.to_string())
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
     headers.insert(header::SET_COOKIE, value);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let body = LoginResponse {
         csrf_token: outcome.csrf_token,
         user: outcome.user.into(),

@@ -9,6 +9,7 @@ pub mod clients;
 pub mod documents;
 pub mod health;
 pub mod me;
+pub mod mfa;
 pub mod oauth;
 pub mod orgs;
 

@@ -325,6 +325,7 @@ impl Services {
             expires_at: now.saturating_add(millis(self.tokens.auth_code_ttl)),
             used_at: None,
             family_id: None,
+            amr: grant.session.principal.amr.to_string(),
         };
         let mut tx = self.db.begin().await?;
         if consented {

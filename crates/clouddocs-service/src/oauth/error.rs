@@ -25,6 +25,10 @@ pub enum OAuthError {
     /// `invalid_scope`
     #[error("{0}")]
     InvalidScope(String),
+    /// The password was right, the account has a second factor: 403 `mfa_required` with
+    /// the `mfa_token` that the `mfa-otp` grant completes
+    #[error("the account has a second factor: complete the sign-in with the mfa-otp grant")]
+    MfaRequired(crate::mfa::MfaRequired),
     /// A server-side failure (`server_error`)
     #[error(transparent)]
     Server(#[from] ServiceError),
@@ -40,6 +44,7 @@ impl OAuthError {
             OAuthError::UnauthorizedClient => "unauthorized_client",
             OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::MfaRequired(_) => "mfa_required",
             OAuthError::Server(_) => "server_error",
         }
     }

@@ -24,6 +24,9 @@ pub struct IdTokenClaims {
     pub iat: i64,
     /// When the user authenticated (unix seconds)
     pub auth_time: i64,
+    /// How the user authenticated (RFC 8176)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
     /// The nonce of the authorization request
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
@@ -52,7 +55,7 @@ impl Services {
         sub: &str,
         client_id: &str,
         alg: &str,
-        auth_time_ms: i64,
+        signed_in: super::grant_types::SignedIn,
         nonce: Option<&str>,
         access_token: &str,
     ) -> Result<String, ServiceError> {
@@ -71,7 +74,13 @@ impl Services {
             aud: client_id.to_owned(),
             exp: now + ttl,
             iat: now,
-            auth_time: auth_time_ms / 1000,
+            auth_time: signed_in.auth_time_ms / 1000,
+            amr: signed_in
+                .amr
+                .values()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
             nonce: nonce.map(str::to_owned),
             at_hash: at_hash(access_token, signing_alg),
             azp: client_id.to_owned(),

@@ -17,5 +17,9 @@ pub use error::OAuthError;
 pub use grant_types::{CodeTokenResponse, TokenResponse};
 pub use id_token::IdTokenClaims;
 
+/// The grant that completes a `password` grant answered `mfa_required`: `mfa_token` and
+/// `otp` (or `recovery_code`)
+pub const MFA_OTP_GRANT: &str = "urn:clouddocs:params:oauth:grant-type:mfa-otp";
+
 /// ID-token algorithms a client may choose (`RS256` is the default)
 pub const ID_TOKEN_ALGS: [&str; 2] = ["RS256", "EdDSA"];

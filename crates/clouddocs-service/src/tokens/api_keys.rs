@@ -211,6 +211,7 @@ impl Services {
             platform_admin: user.platform_admin(),
             method: AuthMethod::ApiKey { key_id },
             scopes,
+            amr: clouddocs_domain::Amr::NONE,
         }))
     }
 }

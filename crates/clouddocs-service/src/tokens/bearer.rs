@@ -84,6 +84,7 @@ impl Services {
             },
             scopes: Scopes::parse(&claims.scope)
                 .map_err(|_| BearerError::Invalid(JwtError::Malformed))?,
+            amr: clouddocs_domain::Amr::parse(claims.amr.iter().map(String::as_str)),
         })
     }
 }

@@ -24,6 +24,8 @@ const RELOAD_THROTTLE: Duration = Duration::from_secs(5);
 pub struct KeyManager {
     db: Db,
     master: MasterKey,
+    /// Seals TOTP secrets (a key of its own, derived from the same master secret)
+    mfa: MasterKey,
     algorithm: SigningAlgorithm,
     /// Retired keys stay verifiable this long (the longest token lifetime)
     keep_retired: Duration,
@@ -70,6 +72,29 @@ fn from_row(row: &SigningKeyRow) -> Result<StoredKey, ServiceError> {
 }
 
 impl KeyManager {
+    /// Seals a second-factor secret of `user_id` for storage (base64); the user id is the
+    /// associated data, so a sealed secret copied to another user's row fails to open
+    pub(crate) fn seal_mfa_secret(
+        &self,
+        secret: &[u8],
+        user_id: &str,
+    ) -> Result<String, ServiceError> {
+        let sealed = self.mfa.seal(secret, user_id.as_bytes()).map_err(jwt_err)?;
+        Ok(STANDARD.encode(sealed))
+    }
+
+    /// Opens what [`KeyManager::seal_mfa_secret`] sealed for `user_id`
+    pub(crate) fn open_mfa_secret(
+        &self,
+        sealed: &str,
+        user_id: &str,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, ServiceError> {
+        let bytes = STANDARD.decode(sealed).map_err(|_| {
+            ServiceError::Unexpected(anyhow::anyhow!("a stored TOTP secret is not base64"))
+        })?;
+        self.mfa.open(&bytes, user_id.as_bytes()).map_err(jwt_err)
+    }
+
     /// Loads the keys, generating the first one when the database has none
     pub async fn load(
         db: Db,
@@ -93,9 +118,12 @@ impl KeyManager {
             }
         };
         let id_ring = load_id_ring(&db, &master).await?;
+        let mfa = MasterKey::for_purpose(secret, clouddocs_auth::jwt::MFA_ENCRYPTION_INFO)
+            .map_err(jwt_err)?;
         Ok(Self {
             db,
             master,
+            mfa,
             algorithm,
             keep_retired,
             ring: RwLock::new(Arc::new(ring)),

@@ -83,6 +83,12 @@ pub struct AccessClaims {
     /// Whether the subject is an OAuth client rather than a user
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub client: bool,
+    /// What the user's sign-in proved (RFC 8176)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// When the user signed in (unix seconds)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 /// The scopes a user may hold: everything, but `admin` only for platform admins

@@ -67,6 +67,8 @@ mod tests {
             client_id: None,
             roles: Vec::new(),
             client: false,
+            amr: Vec::new(),
+            auth_time: None,
         })
     }
 

@@ -1,4 +1,4 @@
-//! Short-lived shared state: the token denylist. In the SQL database by default, in Redis
+//! Short-lived shared state: the token denylist and WebAuthn ceremony state. In the SQL database by default, in Redis
 //! when configured, so that every node behind a load balancer sees the same revocations.
 //! Rate-limit counters ([`RateLimiter`]) live in process memory or in Redis.
 
@@ -7,7 +7,7 @@ mod redis;
 mod sql;
 
 pub use self::rate_limit::{LockState, RateLimitConfig, RateLimiter, RedisRateLimiter, Verdict};
-pub use self::redis::RedisDenylist;
+pub use self::redis::{RedisCeremonies, RedisDenylist};
 pub use self::sql::SqlDenylist;
 
 use crate::StoreError;
@@ -30,5 +30,41 @@ pub trait Denylist: Send + Sync + std::fmt::Debug {
     /// Whether the backing service answers (readiness)
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+/// Single-use state between the two halves of a ceremony (WebAuthn start and finish): kept
+/// a few minutes, taken at most once
+#[async_trait::async_trait]
+pub trait Ceremonies: Send + Sync + std::fmt::Debug {
+    /// Stores `state` under `id` until `expires_at` (unix milliseconds)
+    async fn put(&self, id: &str, state: &str, expires_at: i64) -> Result<(), StoreError>;
+    /// Takes the state under `id` if it is live; a second take gets `None`
+    async fn take(&self, id: &str, now: i64) -> Result<Option<String>, StoreError>;
+}
+
+/// Ceremony state in the SQL database
+#[derive(Debug, Clone)]
+pub struct SqlCeremonies {
+    db: crate::Db,
+}
+
+impl SqlCeremonies {
+    /// Over an open database
+    pub fn new(db: crate::Db) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait::async_trait]
+impl Ceremonies for SqlCeremonies {
+    async fn put(&self, id: &str, state: &str, expires_at: i64) -> Result<(), StoreError> {
+        let mut conn = self.db.acquire().await?;
+        crate::sql::mfa::put_ceremony(&mut conn, id, state, expires_at).await
+    }
+
+    async fn take(&self, id: &str, now: i64) -> Result<Option<String>, StoreError> {
+        let mut conn = self.db.acquire().await?;
+        crate::sql::mfa::take_ceremony(&mut conn, id, now).await
     }
 }

@@ -68,3 +68,51 @@ impl Denylist for RedisDenylist {
         Ok(count > 0)
     }
 }
+
+const CEREMONY_PREFIX: &str = "clouddocs:ceremony:";
+
+/// WebAuthn ceremony state in Redis: `SET … PXAT`, taken with `GETDEL` (atomic, so a state
+/// is handed out once)
+#[derive(Clone)]
+pub struct RedisCeremonies {
+    conn: ConnectionManager,
+}
+
+impl std::fmt::Debug for RedisCeremonies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisCeremonies")
+    }
+}
+
+impl RedisDenylist {
+    /// Ceremony state over the same connection
+    pub fn ceremonies(&self) -> RedisCeremonies {
+        RedisCeremonies {
+            conn: self.conn.clone(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::ephemeral::Ceremonies for RedisCeremonies {
+    async fn put(&self, id: &str, state: &str, expires_at: i64) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        redis::cmd("SET")
+            .arg(format!("{CEREMONY_PREFIX}{id}"))
+            .arg(state)
+            .arg("PXAT")
+            .arg(u64::try_from(expires_at).unwrap_or(0))
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn take(&self, id: &str, _now: i64) -> Result<Option<String>, StoreError> {
+        let mut conn = self.conn.clone();
+        redis::cmd("GETDEL")
+            .arg(format!("{CEREMONY_PREFIX}{id}"))
+            .query_async::<Option<String>>(&mut conn)
+            .await
+            .map_err(unavailable)
+    }
+}

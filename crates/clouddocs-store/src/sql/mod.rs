@@ -6,6 +6,7 @@ pub mod clients;
 pub mod denylist;
 pub mod documents;
 pub mod keys;
+pub mod mfa;
 pub mod oidc;
 pub mod orgs;
 pub mod policies;

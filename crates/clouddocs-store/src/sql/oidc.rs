@@ -108,14 +108,16 @@ pub struct AuthCodeRow {
     pub used_at: Option<i64>,
     /// The refresh family issued from it
     pub family_id: Option<String>,
+    /// What the session's sign-in proved (`amr`, space-separated)
+    pub amr: String,
 }
 
 /// Stores a new code
 pub async fn insert_code(conn: &mut AnyConnection, c: &AuthCodeRow) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO oauth_codes (code_hash, client_id, user_id, redirect_uri, code_challenge, \
-         nonce, scope, auth_time, created_at, expires_at, used_at, family_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, NULL)",
+         nonce, scope, auth_time, created_at, expires_at, used_at, family_id, amr) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, NULL, $11)",
     )
     .bind(&c.code_hash)
     .bind(&c.client_id)
@@ -127,6 +129,7 @@ pub async fn insert_code(conn: &mut AnyConnection, c: &AuthCodeRow) -> Result<()
     .bind(c.auth_time)
     .bind(c.created_at)
     .bind(c.expires_at)
+    .bind(&c.amr)
     .execute(conn)
     .await?;
     Ok(())
@@ -139,7 +142,7 @@ pub async fn find_code(
 ) -> Result<Option<AuthCodeRow>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT code_hash, client_id, user_id, redirect_uri, code_challenge, nonce, scope, \
-         auth_time, created_at, expires_at, used_at, family_id FROM oauth_codes WHERE code_hash = $1",
+         auth_time, created_at, expires_at, used_at, family_id, amr FROM oauth_codes WHERE code_hash = $1",
     )
     .bind(code_hash)
     .fetch_optional(conn)

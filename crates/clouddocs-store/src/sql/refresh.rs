@@ -23,6 +23,10 @@ pub struct FamilyRow {
     pub revoked_at: Option<i64>,
     /// Why it was revoked
     pub revoked_reason: Option<String>,
+    /// What the sign-in proved: RFC 8176 `amr` values, space-separated
+    pub amr: String,
+    /// When the user authenticated, if not at `created_at` (an authorization code's session)
+    pub auth_time: Option<i64>,
 }
 
 /// A refresh token and its family, as found by its digest
@@ -44,6 +48,10 @@ pub struct PresentedToken {
     pub expires_at: i64,
     /// Family revocation time
     pub revoked_at: Option<i64>,
+    /// What the sign-in proved (`amr`, space-separated)
+    pub amr: String,
+    /// When the user authenticated (unix milliseconds)
+    pub auth_time: i64,
 }
 
 /// A live family as the owner's device list shows it
@@ -103,8 +111,8 @@ pub async fn is_live_for_user(
 /// Creates a family
 pub async fn insert_family(conn: &mut AnyConnection, f: &FamilyRow) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO refresh_families (id, user_id, client_id, scope, created_at, expires_at, revoked_at, revoked_reason) \
-         VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)",
+        "INSERT INTO refresh_families (id, user_id, client_id, scope, created_at, expires_at, revoked_at, revoked_reason, amr, auth_time) \
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7, $8)",
     )
     .bind(&f.id)
     .bind(&f.user_id)
@@ -112,6 +120,8 @@ pub async fn insert_family(conn: &mut AnyConnection, f: &FamilyRow) -> Result<()
     .bind(&f.scope)
     .bind(f.created_at)
     .bind(f.expires_at)
+    .bind(&f.amr)
+    .bind(f.auth_time)
     .execute(conn)
     .await?;
     Ok(())
@@ -142,7 +152,8 @@ pub async fn find_presented(
 ) -> Result<Option<PresentedToken>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT t.id AS token_id, t.used_at, f.id AS family_id, f.user_id, f.client_id, f.scope, \
-         f.expires_at, f.revoked_at FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
+         f.expires_at, f.revoked_at, f.amr, COALESCE(f.auth_time, f.created_at) AS auth_time \
+         FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
          WHERE t.token_hash = $1",
     )
     .bind(token_hash)

@@ -26,16 +26,18 @@ pub struct SessionRow {
     pub ip: Option<String>,
     /// Client user agent at sign-in
     pub user_agent: Option<String>,
+    /// What the sign-in proved: RFC 8176 `amr` values, space-separated
+    pub amr: String,
 }
 
 const COLUMNS: &str =
-    "id, token_hash, csrf_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent";
+    "id, token_hash, csrf_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, amr";
 
 /// Stores a new session
 pub async fn insert(conn: &mut AnyConnection, s: &SessionRow) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO sessions (id, token_hash, csrf_hash, user_id, created_at, last_seen_at, \
-         expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         expires_at, ip, user_agent, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&s.id)
     .bind(&s.token_hash)
@@ -46,6 +48,7 @@ pub async fn insert(conn: &mut AnyConnection, s: &SessionRow) -> Result<(), Stor
     .bind(s.expires_at)
     .bind(&s.ip)
     .bind(&s.user_agent)
+    .bind(&s.amr)
     .execute(conn)
     .await?;
     Ok(())

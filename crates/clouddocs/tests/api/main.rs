@@ -24,6 +24,7 @@ mod hardening;
 mod interop;
 mod jwt_attacks;
 mod listing;
+mod mfa;
 mod oidc;
 mod policy_table;
 mod prerequisites;

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use clouddocs_service::ServiceError;
+use clouddocs_service::mfa::Proof;
 use clouddocs_service::oauth::{OAuthError, TokenResponse};
 use serde::Deserialize;
 
@@ -17,7 +18,8 @@ use crate::state::AppState;
 /// The token endpoint's form (RFC 6749 §4; unknown parameters are ignored as the RFC asks)
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct TokenForm {
-    /// `password`, `refresh_token`, `client_credentials` or `authorization_code`
+    /// `password`, `refresh_token`, `client_credentials`, `authorization_code` or
+    /// `urn:clouddocs:params:oauth:grant-type:mfa-otp`
     pub grant_type: Option<String>,
     /// The user's email (`password` grant, as `OAuth2PasswordRequestForm` sends it)
     pub username: Option<String>,
@@ -37,6 +39,12 @@ pub struct TokenForm {
     pub redirect_uri: Option<String>,
     /// The PKCE verifier (`authorization_code` grant)
     pub code_verifier: Option<String>,
+    /// The `mfa_token` of a `password` grant answered `mfa_required` (`mfa-otp` grant)
+    pub mfa_token: Option<String>,
+    /// A TOTP code (`mfa-otp` grant)
+    pub otp: Option<String>,
+    /// A recovery code, instead of `otp` (`mfa-otp` grant)
+    pub recovery_code: Option<String>,
 }
 
 /// Issue tokens (RFC 6749 §4).
@@ -48,12 +56,18 @@ pub struct TokenForm {
 /// of `/auth/login`. RFC 6749 has no error code for this, so a refusal is HTTP 429 with
 /// `Retry-After` and `{"error": "invalid_request", "error_description": "too many
 /// attempts, retry later"}`.
+///
+/// A `password` grant for an account with a second factor answers 403 `{"error":
+/// "mfa_required", "error_description", "mfa_token"}`; the grant
+/// `urn:clouddocs:params:oauth:grant-type:mfa-otp` with `mfa_token` and `otp` (or
+/// `recovery_code`), from the same client, then issues the tokens.
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Tokens issued"),
         (status = 400, description = "invalid_request, invalid_grant, invalid_scope, unauthorized_client or unsupported_grant_type"),
         (status = 401, description = "invalid_client"),
+        (status = 403, description = "mfa_required, with the `mfa_token` the mfa-otp grant completes"),
         (status = 429, description = "Too many attempts or account locked (`invalid_request`); see `Retry-After`"),
     ))]
 pub async fn post_token(
@@ -132,6 +146,22 @@ async fn token_request(
             state
                 .svc
                 .client_credentials_grant(&client, form.scope.as_deref())
+                .await?
+        }
+        clouddocs_service::oauth::MFA_OTP_GRANT => {
+            let mfa_token = required(form.mfa_token.as_deref(), "mfa_token")?;
+            let proof = match (form.otp, form.recovery_code) {
+                (Some(otp), None) => Proof::Totp(otp),
+                (None, Some(code)) => Proof::RecoveryCode(code),
+                _ => {
+                    return Err(OAuthError::InvalidRequest(
+                        "send exactly one of `otp` or `recovery_code`".to_owned(),
+                    ));
+                }
+            };
+            state
+                .svc
+                .mfa_otp_grant(mfa_token, proof, client.as_ref())
                 .await?
         }
         other => {

@@ -117,8 +117,12 @@ impl Services {
         let scopes = Scopes::parse(&found.scope)
             .unwrap_or_default()
             .intersection(&user_scopes(user.platform_admin()));
+        let signed_in = super::SignedIn {
+            amr: clouddocs_domain::Amr::from_stored(&found.amr),
+            auth_time_ms: found.auth_time,
+        };
         let (family, refresh_token) = self
-            .start_family(&mut tx, &user.id, Some(client.id()), &scopes, now)
+            .start_family(&mut tx, &user.id, Some(client.id()), &scopes, signed_in)
             .await?;
         oidc::set_code_family(&mut tx, &code_hash, &family.id).await?;
         record(
@@ -141,7 +145,7 @@ impl Services {
             Some(&family.id),
             Some(client.id()),
             roles,
-            false,
+            super::Subject::User(signed_in),
         )?;
         let id_token = if Self::is_oidc(&scopes) {
             let alg = {
@@ -154,7 +158,7 @@ impl Services {
                 &user.id,
                 client.id(),
                 alg.as_deref().unwrap_or("RS256"),
-                found.auth_time,
+                signed_in,
                 found.nonce.as_deref(),
                 &access_token,
             )?)

@@ -30,7 +30,7 @@ impl Services {
             None,
             Some(client.id()),
             Vec::new(),
-            true,
+            super::Subject::Client,
         )?;
         self.audit(
             Entry::success("token.issue")

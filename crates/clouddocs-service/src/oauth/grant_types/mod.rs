@@ -11,7 +11,7 @@ pub use authorization_code::CodeTokenResponse;
 
 use clouddocs_auth::jwt::VerifyOptions;
 use clouddocs_auth::token;
-use clouddocs_domain::Scopes;
+use clouddocs_domain::{Amr, Scopes};
 use clouddocs_store::sql::refresh::{self, FamilyRow};
 use clouddocs_store::sql::users::UserRow;
 use serde::Serialize;
@@ -62,6 +62,34 @@ pub(crate) fn roles_claim(platform_admin: bool) -> Vec<String> {
     }
 }
 
+/// Whom an access token is about
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Subject {
+    /// An OAuth client acting for itself (`client_credentials`)
+    Client,
+    /// A user, and what their sign-in proved
+    User(SignedIn),
+}
+
+/// What a sign-in proved and when: the `amr` and `auth_time` of every token it yields
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SignedIn {
+    /// The factors
+    pub amr: Amr,
+    /// When the user signed in (unix milliseconds)
+    pub auth_time_ms: i64,
+}
+
+impl SignedIn {
+    /// A sign-in that happens now with `amr`
+    pub(crate) fn now(amr: Amr) -> Self {
+        Self {
+            amr,
+            auth_time_ms: now_ms(),
+        }
+    }
+}
+
 /// A single-use credential presented again: what to revoke, record and answer
 pub(crate) struct Replay<'a> {
     /// The refresh family issued from the credential, if any: revoked
@@ -90,8 +118,20 @@ impl Services {
         sid: Option<&str>,
         client_id: Option<&str>,
         roles: Vec<String>,
-        is_client: bool,
+        subject: Subject,
     ) -> Result<(String, i64), ServiceError> {
+        let (amr, auth_time) = match subject {
+            Subject::Client => (Vec::new(), None),
+            Subject::User(signed_in) => (
+                signed_in
+                    .amr
+                    .values()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+                Some(signed_in.auth_time_ms / 1000),
+            ),
+        };
         let now = now_ms() / 1000;
         let ttl = i64::try_from(self.tokens.access_ttl.as_secs()).unwrap_or(900);
         let claims = AccessClaims {
@@ -106,7 +146,9 @@ impl Services {
             sid: sid.map(str::to_owned),
             client_id: client_id.map(str::to_owned),
             roles,
-            client: is_client,
+            client: matches!(subject, Subject::Client),
+            amr,
+            auth_time,
         };
         Ok((self.keys.sign(&claims)?, ttl))
     }
@@ -117,23 +159,34 @@ impl Services {
         user: &UserRow,
         scopes: &Scopes,
         client_id: Option<&str>,
+        signed_in: SignedIn,
     ) -> Result<TokenResponse, ServiceError> {
         let mut tx = self.db.begin().await?;
         let (family, refresh_token) = self
-            .start_family(&mut tx, &user.id, client_id, scopes, now_ms())
+            .start_family(&mut tx, &user.id, client_id, scopes, signed_in)
             .await?;
         record(
             &mut tx,
             Entry::success("token.issue")
                 .actor(&user.id)
                 .target(format!("family:{}", family.id))
-                .detail(serde_json::json!({"scope": scopes.to_string(), "client_id": client_id})),
+                .detail(serde_json::json!({
+                    "scope": scopes.to_string(),
+                    "client_id": client_id,
+                    "amr": signed_in.amr.values(),
+                })),
         )
         .await?;
         tx.commit().await?;
         let roles = roles_claim(user.platform_admin());
-        let (access_token, expires_in) =
-            self.sign_access(&user.id, scopes, Some(&family.id), client_id, roles, false)?;
+        let (access_token, expires_in) = self.sign_access(
+            &user.id,
+            scopes,
+            Some(&family.id),
+            client_id,
+            roles,
+            Subject::User(signed_in),
+        )?;
         tracing::info!(user_id = %user.id, family = %family.id, "tokens issued");
         Ok(TokenResponse {
             access_token,
@@ -152,8 +205,9 @@ impl Services {
         user_id: &str,
         client_id: Option<&str>,
         scopes: &Scopes,
-        now: i64,
+        signed_in: SignedIn,
     ) -> Result<(FamilyRow, String), ServiceError> {
+        let now = now_ms();
         let family = FamilyRow {
             id: uuid::Uuid::now_v7().to_string(),
             user_id: user_id.to_owned(),
@@ -163,6 +217,8 @@ impl Services {
             expires_at: now.saturating_add(millis(self.tokens.refresh_family_ttl)),
             revoked_at: None,
             revoked_reason: None,
+            amr: signed_in.amr.to_string(),
+            auth_time: Some(signed_in.auth_time_ms),
         };
         let refresh_token = token::random_token(32)?;
         refresh::insert_family(tx, &family).await?;

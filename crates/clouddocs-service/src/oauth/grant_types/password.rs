@@ -1,8 +1,8 @@
 //! `grant_type=password` (RFC 6749 §4.3), as FastAPI's `OAuth2PasswordRequestForm` sends it.
 
-use clouddocs_domain::Scopes;
+use clouddocs_domain::{Amr, Scopes};
 
-use super::{TokenResponse, narrow};
+use super::{SignedIn, TokenResponse, narrow};
 use crate::oauth::OAuthError;
 use crate::tokens::{Client, user_scopes};
 use crate::{ServiceError, Services};
@@ -21,8 +21,8 @@ impl Services {
         {
             return Err(OAuthError::UnauthorizedClient);
         }
-        let user = match self.check_password(username, password).await {
-            Ok(user) => user,
+        let (user, enrolled) = match self.check_password(username, password).await {
+            Ok(found) => found,
             Err(ServiceError::InvalidCredentials) => {
                 return Err(OAuthError::InvalidGrant("invalid username or password"));
             }
@@ -33,8 +33,19 @@ impl Services {
             allowed = allowed.intersection(&Scopes::parse(&c.0.scopes).unwrap_or_default());
         }
         let scopes = narrow(scope, &allowed)?;
+        if enrolled.any() {
+            let challenge = self
+                .issue_challenge(&user, enrolled, Some((client.map(|c| c.id()), &scopes)))
+                .await?;
+            return Err(OAuthError::MfaRequired(challenge));
+        }
         Ok(self
-            .issue_for_login(&user, &scopes, client.map(|c| c.id()))
+            .issue_for_login(
+                &user,
+                &scopes,
+                client.map(|c| c.id()),
+                SignedIn::now(Amr::PASSWORD),
+            )
             .await?)
     }
 }

@@ -86,7 +86,10 @@ impl Services {
             Some(&presented.family_id),
             presented.client_id.as_deref(),
             roles,
-            false,
+            super::Subject::User(super::SignedIn {
+                amr: clouddocs_domain::Amr::from_stored(&presented.amr),
+                auth_time_ms: presented.auth_time,
+            }),
         )?;
         Ok(TokenResponse {
             access_token,
