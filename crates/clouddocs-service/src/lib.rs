@@ -157,6 +157,11 @@ impl Services {
         self.denylist.is_redis()
     }
 
+    /// Passkeys (WebAuthn): whether they are on, for the pages
+    pub fn passkeys(&self) -> &mfa::Passkeys {
+        &self.passkeys
+    }
+
     /// The brute-force gates
     pub fn throttle(&self) -> &throttle::Throttle {
         &self.throttle

@@ -22,6 +22,7 @@ use crate::state::{AppState, HttpSettings};
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
 struct LoginPage<'a> {
+    passkeys: bool,
     csrf_token: &'a str,
     next: &'a str,
     email: &'a str,
@@ -108,6 +109,7 @@ fn render(
         page(
             status,
             LoginPage {
+                passkeys: state.svc.passkeys().enabled(),
                 csrf_token: csrf,
                 next: safe_next(next),
                 email,

@@ -63,6 +63,11 @@ impl Passkeys {
         }
     }
 
+    /// Whether this server has passkeys (its public URL has a domain name)
+    pub fn enabled(&self) -> bool {
+        self.webauthn.is_some()
+    }
+
     fn relying_party(&self) -> Result<&Webauthn, ServiceError> {
         self.webauthn.as_deref().ok_or(ServiceError::Forbidden(
             "passkeys are not available on this server: its public URL has no domain name",

@@ -32,6 +32,7 @@ backends!(
 
 backends!(
     with_backend [sqlite, postgres, postgres_redis],
+    headless_chromium_registers_a_passkey_and_signs_in_with_it_alone,
     an_expired_mfa_token_is_refused,
     a_hundred_parallel_wrong_codes_get_no_more_guesses_than_the_limit,
 );
@@ -46,7 +47,7 @@ fn now_secs() -> u64 {
 }
 
 /// An authenticator app holding the secret the server handed out
-struct Authenticator {
+pub(crate) struct Authenticator {
     totp: Totp,
     /// The recovery codes shown at confirmation
     recovery_codes: Vec<String>,
@@ -56,14 +57,14 @@ struct Authenticator {
 
 impl Authenticator {
     /// The code `steps` time steps from now (the server accepts one step either way)
-    fn code(&self, steps: i64) -> String {
+    pub(crate) fn code(&self, steps: i64) -> String {
         let at = now_secs().saturating_add_signed(steps * 30);
         self.totp.generate(at).to_string()
     }
 }
 
 /// Enrols and confirms a TOTP authenticator for a signed-in user
-async fn enrol(app: &TestApp, session: &Session) -> Authenticator {
+pub(crate) async fn enrol(app: &TestApp, session: &Session) -> Authenticator {
     let (status, enrolment) = app
         .call(
             Method::POST,
@@ -140,7 +141,7 @@ async fn second_factor(
 }
 
 /// The claims of a JWT, unverified (the server's own tests verify signatures elsewhere)
-fn claims(jwt: &str) -> Value {
+pub(crate) fn claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
@@ -943,4 +944,73 @@ async fn a_hundred_parallel_wrong_codes_get_no_more_guesses_than_the_limit(backe
     let locked = app.login(&app.browser(), "sam@example.com", PASSWORD).await;
     assert_eq!(locked.status(), 429);
     let _ = sam.code(1);
+}
+
+const INTEROP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/interop");
+
+async fn headless_chromium_registers_a_passkey_and_signs_in_with_it_alone(backend: Backend) {
+    let chromium = std::path::Path::new("/usr/bin/chromium");
+    let playwright = std::path::Path::new(INTEROP).join("node_modules/playwright-core");
+    if !chromium.exists() || !playwright.exists() {
+        clouddocs_testkit::skip(
+            "needs /usr/bin/chromium and tests/interop/node_modules (apt-get install chromium; npm ci in tests/interop)",
+        );
+        return;
+    }
+    // WebAuthn needs a domain name: the relying party is `localhost`, the browser's origin
+    // `http://localhost:PORT` (a secure context, as browsers treat localhost).
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.tokens.issuer = s.tokens.issuer.replace("127.0.0.1", "localhost");
+    })
+    .await
+    else {
+        return;
+    };
+    let base = format!("http://localhost:{}", app.addr.port());
+    let registered = app
+        .register(&reqwest::Client::new(), "uma@example.com", PASSWORD)
+        .await;
+    assert_eq!(registered.status(), 201);
+    let output = tokio::process::Command::new("node")
+        .arg(format!("{INTEROP}/mfa_flow.mjs"))
+        .args(["passkey", &base, "uma@example.com", PASSWORD])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "browser flow failed: {stderr}");
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["registered"]["name"], "virtual key", "{result}");
+    assert_eq!(
+        result["passkey_sign_in"]["email"], "uma@example.com",
+        "{result}"
+    );
+    assert_eq!(result["after_rollback"]["status"], 401, "{result}");
+
+    // With a passkey registered, the password alone no longer signs in.
+    let login: Value = app
+        .login(&app.browser(), "uma@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(login["mfa_required"], true, "{login}");
+    assert_eq!(login["methods"], json!(["webauthn"]));
+
+    let events: Value = serde_json::from_str(&audit_log(&app).await).unwrap();
+    let count = |action: &str, outcome: &str| {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == action && e["outcome"] == outcome)
+            .count()
+    };
+    assert_eq!(count("webauthn.register", "success"), 1);
+    assert_eq!(count("webauthn.login", "success"), 1);
+    assert_eq!(
+        count("webauthn.counter_regression", "failure"),
+        1,
+        "the cloned key is audited"
+    );
 }

@@ -32,6 +32,7 @@ backends!(
     userinfo_needs_a_bearer_token_with_openid,
     authlib_runs_the_whole_code_flow,
     headless_chromium_clicks_through_login_and_consent,
+    headless_chromium_enters_a_totp_code_on_the_authorize_flows_second_factor_page,
     prompt_none_never_shows_a_page,
     a_code_is_bound_to_the_client_it_was_issued_to,
     fifty_parallel_exchanges_of_one_code_issue_at_most_one_token,
@@ -1005,4 +1006,65 @@ async fn fifty_parallel_exchanges_of_one_code_issue_at_most_one_token(app: TestA
             .await;
         assert_eq!(status, 401, "the tokens of a replayed code are revoked");
     }
+}
+
+async fn headless_chromium_enters_a_totp_code_on_the_authorize_flows_second_factor_page(
+    app: TestApp,
+) {
+    let chromium = std::path::Path::new("/usr/bin/chromium");
+    let playwright = std::path::Path::new(INTEROP).join("node_modules/playwright-core");
+    if !chromium.exists() || !playwright.exists() {
+        clouddocs_testkit::skip(
+            "needs /usr/bin/chromium and tests/interop/node_modules (apt-get install chromium; npm ci in tests/interop)",
+        );
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let callback = format!("http://127.0.0.1:{port}/callback");
+    let (email, rp) = setup(&app, "totp", json!({"redirect_uris": [callback]})).await;
+    let browser = app.browser();
+    let login: Value = app
+        .login(&browser, &email, PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let session = clouddocs_testkit::Session {
+        client: browser,
+        csrf: login["csrf_token"].as_str().unwrap().to_owned(),
+        user_id: login["user"]["id"].as_str().unwrap().to_owned(),
+    };
+    let authenticator = crate::mfa::enrol(&app, &session).await;
+    let (url, verifier) = authorize_url(&app, &rp, "openid profile email");
+    let output = tokio::process::Command::new("node")
+        .arg(format!("{INTEROP}/mfa_flow.mjs"))
+        .args([
+            "totp",
+            &url,
+            &email,
+            PASSWORD,
+            &authenticator.code(1),
+            &port.to_string(),
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "browser flow failed: {stderr}");
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["second_factor_page"], true, "{result}");
+    let back = result["callback"].as_str().unwrap();
+    let code = query_param(back, "code").unwrap();
+    let response = exchange(&app, &rp, &code, &verifier).await;
+    assert_eq!(response.status(), 200);
+    let tokens: Value = response.json().await.unwrap();
+    let id_token = crate::mfa::claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id_token["amr"], json!(["pwd", "otp", "mfa"]), "{id_token}");
+    assert!(id_token["auth_time"].is_i64());
+    let access = crate::mfa::claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["amr"], json!(["pwd", "otp", "mfa"]), "{access}");
 }
