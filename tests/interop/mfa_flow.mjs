@@ -4,7 +4,8 @@
 // Usage:
 //   node mfa_flow.mjs passkey BASE_URL EMAIL PASSWORD
 //     Signs in with the password, registers a passkey through /me/webauthn/register/*,
-//     signs out, then signs in on /login with the passkey alone ("Sign in with a passkey").
+//     signs out, then signs in on /login with the passkey alone ("Sign in with a passkey"),
+//     then with the password and the passkey as the second factor ("Use a passkey").
 //     Then rolls the authenticator's signature counter back and tries again: refused.
 //     Prints {"registered": …, "passkey_sign_in": {…/me}, "after_rollback": {status, page}}.
 //   node mfa_flow.mjs totp AUTHORIZE_URL EMAIL PASSWORD CODE CALLBACK_PORT
@@ -87,6 +88,21 @@ async function passkeyFlow([base, email, password]) {
   const me = await api(page, 'GET', '/me', null);
   if (me.status !== 200) throw new Error(`after passkey sign-in /me: ${JSON.stringify(me)}`);
 
+  // The passkey as the second factor after the password, on the sign-in pages.
+  await context.clearCookies();
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await Promise.all([page.waitForLoadState(),
+    page.getByRole('button', { name: 'Sign in', exact: true }).click()]);
+  await page.getByRole('heading', { name: 'Confirm it is you' }).waitFor();
+  await Promise.all([
+    page.waitForURL((url) => url.pathname.startsWith('/docs')),
+    page.getByRole('button', { name: 'Use a passkey' }).click(),
+  ]);
+  const second = await api(page, 'GET', '/me', null);
+  if (second.status !== 200) throw new Error(`after the second factor /me: ${JSON.stringify(second)}`);
+
   // A cloned authenticator: the same key with a signature counter behind the server's.
   const [used] = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
   await cdp.send('WebAuthn.removeCredential', { authenticatorId, credentialId: used.credentialId });
@@ -102,6 +118,7 @@ async function passkeyFlow([base, email, password]) {
   return {
     registered: finish.body,
     passkey_sign_in: me.body,
+    second_factor: second.body,
     after_rollback: {
       status: afterRollback.status,
       page: await page.locator('#passkey-error').textContent(),

@@ -64,9 +64,9 @@ impl IntoResponse for OAuthResponseError {
             },
             "error_description": description,
         });
-        if let OAuthError::MfaRequired(challenge) = &err {
-            body["mfa_token"] = challenge.mfa_token.clone().into();
-            body["methods"] = challenge.methods.clone().into();
+        if let (OAuthError::MfaRequired(challenge), Some(fields)) = (&err, body.as_object_mut()) {
+            fields.insert("mfa_token".to_owned(), challenge.mfa_token.clone().into());
+            fields.insert("methods".to_owned(), challenge.methods.clone().into());
         }
         let mut response = (status, Json(body)).into_response();
         if let OAuthError::Server(cause) = &err

@@ -292,11 +292,15 @@ pub async fn post_mfa_passkey_start(
     responses(
         (status = 200, body = CeremonyResponse),
         (status = 403, description = "Passkeys are off (the public URL has no domain name)"),
+        (status = 429, description = "Too many sign-in attempts from this address; see `Retry-After`"),
     ))]
 pub async fn post_passkey_start(
     State(state): State<AppState>,
+    client: ClientMeta,
 ) -> ApiResult<Json<CeremonyResponse>> {
-    Ok(Json(state.svc.start_passkey_sign_in().await?.into()))
+    Ok(Json(
+        state.svc.start_passkey_sign_in(client.addr).await?.into(),
+    ))
 }
 
 /// Finish a passwordless sign-in: the passkey's assertion opens a session (cookie and

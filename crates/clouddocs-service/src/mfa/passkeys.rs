@@ -339,9 +339,18 @@ impl Services {
         Ok(())
     }
 
-    /// `POST /auth/webauthn/start`: request options for any discoverable passkey
-    pub async fn start_passkey_sign_in(&self) -> Result<CeremonyStart, ServiceError> {
+    /// `POST /auth/webauthn/start`: request options for any discoverable passkey. Anyone
+    /// may ask, so each start counts against the address's sign-in budget (it stores a
+    /// ceremony), and is never given back.
+    pub async fn start_passkey_sign_in(
+        &self,
+        addr: Option<std::net::IpAddr>,
+    ) -> Result<CeremonyStart, ServiceError> {
         let webauthn = self.passkeys.relying_party()?;
+        let _counted = self
+            .throttle
+            .take_ip(crate::throttle::Gate::Login, addr)
+            .await?;
         let (options, state) = webauthn
             .start_discoverable_authentication()
             .map_err(|e| internal("passkey sign-in", e))?;

@@ -333,7 +333,7 @@ impl Services {
     }
 
     /// Periodic upkeep: picks up keys rotated by other processes, purges expired denylist
-    /// rows and sessions
+    /// rows, sessions, second-factor challenges and WebAuthn ceremonies
     pub async fn housekeeping(&self) -> Result<(), ServiceError> {
         self.keys.reload().await?;
         self.reload_policies().await?;
@@ -343,6 +343,7 @@ impl Services {
         clouddocs_store::sql::sessions::delete_expired(&mut conn, now).await?;
         // Used codes are kept a day past expiry so a late replay still revokes its tokens.
         clouddocs_store::sql::oidc::purge_codes(&mut conn, now.saturating_sub(86_400_000)).await?;
+        clouddocs_store::sql::mfa::purge_expired(&mut conn, now).await?;
         Ok(())
     }
 

@@ -985,6 +985,10 @@ async fn headless_chromium_registers_a_passkey_and_signs_in_with_it_alone(backen
         result["passkey_sign_in"]["email"], "uma@example.com",
         "{result}"
     );
+    assert_eq!(
+        result["second_factor"]["email"], "uma@example.com",
+        "{result}"
+    );
     assert_eq!(result["after_rollback"]["status"], 401, "{result}");
 
     // With a passkey registered, the password alone no longer signs in.
@@ -1007,7 +1011,16 @@ async fn headless_chromium_registers_a_passkey_and_signs_in_with_it_alone(backen
             .count()
     };
     assert_eq!(count("webauthn.register", "success"), 1);
-    assert_eq!(count("webauthn.login", "success"), 1);
+    assert_eq!(
+        count("webauthn.login", "success"),
+        1,
+        "the passwordless sign-in"
+    );
+    assert_eq!(
+        count("mfa.verify", "success"),
+        1,
+        "the passkey after the password"
+    );
     assert_eq!(
         count("webauthn.counter_regression", "failure"),
         1,
