@@ -28,6 +28,7 @@ fn user(id: &str, memberships: &[(&str, OrgRole)]) -> PrincipalFacts {
             .iter()
             .map(|(org, role)| ((*org).to_owned(), *role))
             .collect(),
+        mfa: false,
     }
 }
 

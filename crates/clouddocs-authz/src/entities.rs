@@ -72,6 +72,9 @@ pub struct PrincipalFacts {
     pub platform_admin: bool,
     /// `(org_id, role)` for every org the user belongs to; only the org concerned is loaded
     pub memberships: Vec<(String, OrgRole)>,
+    /// Whether the credential's sign-in was multi-factor (`context.mfa` of the request)
+    #[serde(default)]
+    pub mfa: bool,
 }
 
 impl PrincipalFacts {

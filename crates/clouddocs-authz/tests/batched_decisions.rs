@@ -133,6 +133,7 @@ fn a_principal() -> impl Strategy<Value = PrincipalFacts> {
             user_id,
             platform_admin,
             memberships,
+            mfa: false,
         })
 }
 
@@ -189,6 +190,7 @@ fn the_wide_set_exercises_forbids_and_skipped_policies() {
         user_id: "u0".to_owned(),
         platform_admin: true,
         memberships: vec![("o1".to_owned(), OrgRole::Admin)],
+        mfa: false,
     };
     let doc = DocumentFacts {
         id: "d0".to_owned(),

@@ -111,6 +111,7 @@ fn user(user_id: &str, memberships: &[(&str, OrgRole)]) -> PrincipalFacts {
             .iter()
             .map(|(org, role)| ((*org).to_owned(), *role))
             .collect(),
+        mfa: false,
     }
 }
 
@@ -470,6 +471,7 @@ fn a_principal() -> impl Strategy<Value = PrincipalFacts> {
             user_id,
             platform_admin,
             memberships,
+            mfa: false,
         })
 }
 

@@ -61,6 +61,7 @@ fn hot_paths(c: &mut Criterion) {
         user_id: "u1".to_owned(),
         platform_admin: false,
         memberships: vec![("o1".to_owned(), OrgRole::Viewer)],
+        mfa: false,
     };
     let doc = DocumentFacts {
         id: "d1".to_owned(),

@@ -131,6 +131,8 @@ impl Services {
                 }));
             }
         };
+        // `context.mfa` is known of the caller's own sign-in only.
+        let subject_mfa = subject.0 == caller.user_id.to_string() && caller.amr.is_mfa();
         let mut conn = self.db.acquire().await?;
         if about_org {
             if request.action.id != "manage_users" {
@@ -139,8 +141,9 @@ impl Services {
                     reason: "an org supports `manage_users`".to_owned(),
                 }));
             }
-            let (facts, _) =
+            let (mut facts, _) =
                 user_facts(&mut conn, &subject.0, subject.1, &request.resource.id).await?;
+            facts.mfa = subject_mfa;
             return Ok(self
                 .policy
                 .decide_manage_users(&facts, &request.resource.id));
@@ -158,6 +161,7 @@ impl Services {
                     user_id: subject.0,
                     platform_admin: subject.1,
                     memberships: Vec::new(),
+                    mfa: subject_mfa,
                 },
                 action,
                 &clouddocs_authz::DocumentFacts {
@@ -170,7 +174,8 @@ impl Services {
                 },
             ));
         };
-        let (facts, _) = user_facts(&mut conn, &subject.0, subject.1, &doc.org_id).await?;
+        let (mut facts, _) = user_facts(&mut conn, &subject.0, subject.1, &doc.org_id).await?;
+        facts.mfa = subject_mfa;
         let doc_facts = document_facts(&mut conn, &doc).await?;
         Ok(self.policy.decide_document(&facts, action, &doc_facts))
     }

@@ -49,6 +49,7 @@ impl Services {
             user_id: user_id.clone(),
             platform_admin: principal.platform_admin,
             memberships,
+            mfa: principal.amr.is_mfa(),
         };
         // One snapshot of the policy set and one setup per org for the whole page; the
         // engine still decides every row.

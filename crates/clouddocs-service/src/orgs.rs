@@ -18,13 +18,15 @@ pub(crate) async fn principal_facts(
     principal: &Principal,
     org_id: &str,
 ) -> Result<(PrincipalFacts, Option<OrgRole>), ServiceError> {
-    user_facts(
+    let (mut facts, role) = user_facts(
         conn,
         &principal.user_id.to_string(),
         principal.platform_admin,
         org_id,
     )
-    .await
+    .await?;
+    facts.mfa = principal.amr.is_mfa();
+    Ok((facts, role))
 }
 
 /// Loads a user's facts for one org
@@ -43,6 +45,7 @@ pub(crate) async fn user_facts(
         memberships: role
             .map(|r| vec![(org_id.to_owned(), r)])
             .unwrap_or_default(),
+        mfa: false,
     };
     Ok((facts, role))
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cedar_policy::{Context, Entities, EntityUid, PolicySet, Request};
+use cedar_policy::{Context, Entities, EntityUid, PolicySet, Request, RestrictedExpression};
 
 use super::PolicyEngine;
 use super::compile::ActiveSet;
@@ -22,16 +22,13 @@ impl PolicyEngine {
         &self,
         active: &ActiveSet,
         policies: &PolicySet,
-        principal: EntityUid,
-        action: EntityUid,
-        resource: EntityUid,
+        request: Result<Request, String>,
         entities: &Entities,
     ) -> Decision {
-        let request = match Request::new(principal, action, resource, Context::empty(), None) {
-            Ok(request) => request,
-            Err(err) => return fatal(&with_sources(&err)),
-        };
-        self.authorize(active, policies, &request, entities)
+        match request {
+            Ok(request) => self.authorize(active, policies, &request, entities),
+            Err(err) => fatal(&err),
+        }
     }
 
     /// Cedar's answer to `request` under `policies`, its reasons named by `active`'s labels
@@ -100,9 +97,12 @@ impl DocumentDecider<'_> {
         self.engine.evaluate(
             &self.active,
             self.active.for_action(self.doc_action),
-            self.principal_uid.clone(),
-            self.action.clone(),
-            resource,
+            request(
+                self.principal_uid.clone(),
+                self.action.clone(),
+                resource,
+                self.principal.mfa,
+            ),
             &entities,
         )
     }
@@ -113,6 +113,19 @@ impl DocumentDecider<'_> {
             .entry(org_id.to_owned())
             .or_insert_with(|| slices::org(vocabulary, principal, org_id))
     }
+}
+
+/// One of our own requests: `context.mfa` says whether the principal's sign-in was
+/// multi-factor, so a policy can demand it (`when { context.mfa }`)
+pub(super) fn request(
+    principal: EntityUid,
+    action: EntityUid,
+    resource: EntityUid,
+    mfa: bool,
+) -> Result<Request, String> {
+    let context = Context::from_pairs([("mfa".to_owned(), RestrictedExpression::new_bool(mfa))])
+        .map_err(|err| with_sources(&err))?;
+    Request::new(principal, action, resource, context, None).map_err(|err| with_sources(&err))
 }
 
 /// The denial of a request that could not be built or evaluated

@@ -159,9 +159,12 @@ impl PolicyEngine {
         self.evaluate(
             &active,
             active.for_action(action),
-            vocabulary.user(&principal.user_id),
-            vocabulary.action(action).clone(),
-            resource,
+            evaluate::request(
+                vocabulary.user(&principal.user_id),
+                vocabulary.action(action).clone(),
+                resource,
+                principal.mfa,
+            ),
             &entities,
         )
     }
@@ -180,6 +183,7 @@ impl PolicyEngine {
 
     /// May `principal` manage the members of `org_id`
     pub fn decide_manage_users(&self, principal: &PrincipalFacts, org_id: &str) -> Decision {
+        let mfa = principal.mfa;
         let (principal, action, resource, entities) =
             match slices::manage_users(&self.vocabulary, principal, org_id) {
                 Ok(slice) => slice,
@@ -189,9 +193,7 @@ impl PolicyEngine {
         self.evaluate(
             &active,
             &active.policies,
-            principal,
-            action,
-            resource,
+            evaluate::request(principal, action, resource, mfa),
             &entities,
         )
     }

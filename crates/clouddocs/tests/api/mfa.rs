@@ -26,6 +26,7 @@ backends!(
     disabling_a_user_ends_their_pending_mfa_tokens,
     the_sign_in_page_asks_for_the_second_factor,
     the_learning_platform_demands_mfa_for_deleting_a_dataset,
+    a_clouddocs_policy_can_demand_mfa_for_deleting_documents,
     an_unconfirmed_enrolment_changes_nothing,
     passkey_endpoints_refuse_bad_input_with_4xx,
 );
@@ -790,6 +791,126 @@ async fn the_learning_platform_demands_mfa_for_deleting_a_dataset(app: TestApp) 
         .await;
     assert_eq!(status, 200, "{decision}");
     assert_eq!(decision["decision"], "deny", "{decision}");
+}
+
+/// Signs `email` in with the password and the next TOTP code: a multi-factor session
+async fn strong_session(app: &TestApp, email: &str, authenticator: &Authenticator) -> Session {
+    let browser = app.browser();
+    let token = challenge(app, &browser, email).await;
+    let done = second_factor(
+        app,
+        &browser,
+        &token,
+        json!({"code": authenticator.code(1)}),
+    )
+    .await;
+    assert_eq!(done.status(), 200);
+    let body: Value = done.json().await.unwrap();
+    Session {
+        client: browser,
+        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+        user_id: body["user"]["id"].as_str().unwrap().to_owned(),
+    }
+}
+
+async fn a_clouddocs_policy_can_demand_mfa_for_deleting_documents(app: TestApp) {
+    // The session opened before enrolment proved a password only.
+    let (weak, mia) = enrolled(&app, "mia@example.com").await;
+    let (status, org) = app
+        .call(
+            Method::POST,
+            "/orgs",
+            Auth::Session(&weak),
+            Some(json!({"name": "Mia's"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{org}");
+    let org = org["id"].as_str().unwrap();
+    let mut docs = Vec::new();
+    for title in ["one", "two"] {
+        let (status, doc) = app
+            .call(
+                Method::POST,
+                &format!("/orgs/{org}/documents"),
+                Auth::Session(&weak),
+                Some(json!({"title": title, "body": "text"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{doc}");
+        docs.push(doc["id"].as_str().unwrap().to_owned());
+    }
+    let root = app.admin_token("root@example.com").await;
+    let (_, active) = app
+        .call(Method::GET, "/admin/policies", Auth::Bearer(&root), None)
+        .await;
+    let policies = format!(
+        "{}\n@id(\"deleting-needs-mfa\")\nforbid (principal, action == CloudDocs::Action::\"delete\", resource) unless {{ context.mfa }};\n",
+        active["policies"].as_str().unwrap()
+    );
+    let (status, body) = app
+        .call(
+            Method::PUT,
+            "/admin/policies",
+            Auth::Bearer(&root),
+            Some(json!({"policies": policies, "schema": active["schema"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, refusal) = app
+        .call(
+            Method::DELETE,
+            &format!("/documents/{}", docs[0]),
+            Auth::Session(&weak),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403, "{refusal}");
+    assert!(
+        refusal.to_string().contains("deleting-needs-mfa"),
+        "{refusal}"
+    );
+    // Reading is not affected.
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("/documents/{}", docs[0]),
+            Auth::Session(&weak),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let strong = strong_session(&app, "mia@example.com", &mia).await;
+    let (status, body) = app
+        .call(
+            Method::DELETE,
+            &format!("/documents/{}", docs[0]),
+            Auth::Session(&strong),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    // `/authz/check` answers the same question the same way.
+    let question = |doc: &str| json!({"action": "delete", "resource": {"type": "CloudDocs::Document", "id": doc}});
+    let (_, weak_answer) = app
+        .call(
+            Method::POST,
+            "/authz/check",
+            Auth::Session(&weak),
+            Some(question(&docs[1])),
+        )
+        .await;
+    assert_eq!(weak_answer["decision"], "deny", "{weak_answer}");
+    let (_, strong_answer) = app
+        .call(
+            Method::POST,
+            "/authz/check",
+            Auth::Session(&strong),
+            Some(question(&docs[1])),
+        )
+        .await;
+    assert_eq!(strong_answer["decision"], "allow", "{strong_answer}");
 }
 
 async fn an_unconfirmed_enrolment_changes_nothing(app: TestApp) {
