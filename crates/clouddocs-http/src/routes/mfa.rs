@@ -274,14 +274,18 @@ pub async fn post_mfa(
     responses(
         (status = 200, body = CeremonyResponse),
         (status = 401, description = "Unknown, expired or spent `mfa_token`, or no passkey"),
+        (status = 429, description = "Too many sign-in attempts from this address; see `Retry-After`"),
     ))]
 pub async fn post_mfa_passkey_start(
     State(state): State<AppState>,
+    client: ClientMeta,
     ApiJson(body): ApiJson<MfaTokenRequest>,
 ) -> ApiResult<Json<CeremonyResponse>> {
-    Ok(Json(
-        state.svc.start_mfa_passkey(&body.mfa_token).await?.into(),
-    ))
+    let start = state
+        .svc
+        .start_mfa_passkey(&body.mfa_token, client.addr)
+        .await?;
+    Ok(Json(start.into()))
 }
 
 /// Start a passwordless sign-in with a passkey: request options for any discoverable

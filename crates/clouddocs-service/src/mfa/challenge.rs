@@ -129,8 +129,14 @@ impl Services {
     }
 
     /// `POST /auth/mfa/webauthn/start`: request options for one of the user's passkeys, as
-    /// the second factor of a browser sign-in's challenge
-    pub async fn start_mfa_passkey(&self, mfa_token: &str) -> Result<CeremonyStart, ServiceError> {
+    /// the second factor of a browser sign-in's challenge. Each start stores a ceremony, so
+    /// it counts against the address's sign-in budget and is not given back.
+    pub async fn start_mfa_passkey(
+        &self,
+        mfa_token: &str,
+        addr: Option<std::net::IpAddr>,
+    ) -> Result<CeremonyStart, ServiceError> {
+        let _counted = self.throttle.take_ip(Gate::Login, addr).await?;
         let (challenge, user) = self.live_challenge(mfa_token, FOR_SESSION).await?;
         self.start_passkey_second_factor(&user.id, &challenge.token_hash)
             .await
