@@ -48,6 +48,8 @@ CREATE TABLE webauthn_credentials (
     credential_id TEXT NOT NULL,
     name TEXT NOT NULL,
     passkey TEXT NOT NULL,
+    -- The signature counter last seen; only ever raised (a lower one is a cloned key)
+    sign_count BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     last_used_at BIGINT
 );

@@ -59,7 +59,7 @@ async function passkeyFlow([base, email, password]) {
   const csrf = login.body.csrf_token;
 
   // Registration, as a page would do it: the server's options straight into the browser.
-  const start = await api(page, 'POST', '/me/webauthn/register/start', { name: 'virtual key' }, csrf);
+  const start = await api(page, 'POST', '/me/webauthn/register/start', { name: 'virtual key', password }, csrf);
   if (start.status !== 200) throw new Error(`register/start: ${JSON.stringify(start)}`);
   const credential = await page.evaluate(async (options) => {
     const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(options.publicKey);
@@ -82,7 +82,7 @@ async function passkeyFlow([base, email, password]) {
   // The sign-in page's passkey button, no password typed.
   await page.goto(`${base}/login`);
   await Promise.all([
-    page.waitForURL((url) => url.pathname.startsWith('/docs')),
+    page.waitForURL((url) => url.pathname.startsWith('/account')),
     page.getByRole('button', { name: 'Sign in with a passkey' }).click(),
   ]);
   const me = await api(page, 'GET', '/me', null);
@@ -97,7 +97,7 @@ async function passkeyFlow([base, email, password]) {
     page.getByRole('button', { name: 'Sign in', exact: true }).click()]);
   await page.getByRole('heading', { name: 'Confirm it is you' }).waitFor();
   await Promise.all([
-    page.waitForURL((url) => url.pathname.startsWith('/docs')),
+    page.waitForURL((url) => url.pathname.startsWith('/account')),
     page.getByRole('button', { name: 'Use a passkey' }).click(),
   ]);
   const second = await api(page, 'GET', '/me', null);

@@ -6,11 +6,13 @@
 (function () {
   const supported = window.PublicKeyCredential &&
     typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function";
-  const area = document.getElementById("passkey-area");
-  if (!supported || !area) {
+  if (!supported) {
     return;
   }
-  area.hidden = false;
+  const area = document.getElementById("passkey-area");
+  if (area) {
+    area.hidden = false;
+  }
   const errorBox = document.getElementById("passkey-error");
 
   function fail(message) {
@@ -18,10 +20,14 @@
     errorBox.hidden = false;
   }
 
-  async function postJson(path, body) {
+  async function postJson(path, body, csrf) {
+    const headers = { "Content-Type": "application/json" };
+    if (csrf) {
+      headers["X-CSRF-Token"] = csrf;
+    }
     const response = await fetch(path, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers,
       credentials: "same-origin",
       body: JSON.stringify(body),
     });
@@ -40,7 +46,31 @@
 
   // Only same-origin paths, as the server rendered them.
   function go(next) {
-    window.location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : "/docs/");
+    window.location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : "/account");
+  }
+
+  // The account page: register a passkey (the session's form token as the CSRF token).
+  const register = document.getElementById("passkey-register");
+  if (register) {
+    register.hidden = false;
+    const registerError = document.getElementById("passkey-register-error");
+    document.getElementById("passkey-register-button").addEventListener("click", async () => {
+      const csrf = register.dataset.csrf;
+      try {
+        const start = await postJson("/me/webauthn/register/start", {
+          name: document.getElementById("passkey_name").value,
+          password: document.getElementById("passkey_password").value,
+        }, csrf);
+        const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(start.options.publicKey);
+        const created = await navigator.credentials.create({ publicKey });
+        await postJson("/me/webauthn/register/finish",
+          { ceremony_id: start.ceremony_id, credential: created.toJSON() }, csrf);
+        window.location.assign("/account#passkeys");
+      } catch (err) {
+        registerError.textContent = "Adding the passkey failed: " + err.message;
+        registerError.hidden = false;
+      }
+    });
   }
 
   const passwordless = document.getElementById("passkey-sign-in");

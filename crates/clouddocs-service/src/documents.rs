@@ -319,3 +319,66 @@ impl Services {
         Ok(())
     }
 }
+
+/// What the caller may do with a document they can read, decided by the same engine (and
+/// scopes) as the actions themselves: the pages show only these buttons
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct DocumentActions {
+    /// Edit title, body and publication
+    pub update: bool,
+    /// Delete it
+    pub delete: bool,
+    /// Share and unshare it
+    pub share: bool,
+}
+
+/// Someone a document is shared with
+#[derive(Debug, Clone, Serialize)]
+pub struct Sharee {
+    /// Their id
+    pub user_id: String,
+    /// Their email
+    pub email: String,
+    /// `viewer` or `editor`
+    pub role: String,
+}
+
+impl Services {
+    /// A readable document with what the caller may do with it and whom it is shared with
+    /// (the sharees only when the caller may share); `NotFound` as `get_document`
+    pub async fn document_page(
+        &self,
+        principal: &Principal,
+        id: &DocumentId,
+    ) -> Result<(Document, DocumentActions, Vec<Sharee>), ServiceError> {
+        let id = id.to_string();
+        let mut conn = self.db.acquire().await?;
+        let doc = self.readable(&mut conn, principal, &id).await?;
+        let mut actions = DocumentActions::default();
+        for (action, allowed) in [
+            (DocAction::Update, &mut actions.update),
+            (DocAction::Delete, &mut actions.delete),
+            (DocAction::Share, &mut actions.share),
+        ] {
+            *allowed = self
+                .decide_document(&mut conn, principal, action, &doc)
+                .await?
+                .allowed;
+        }
+        let mut sharees = Vec::new();
+        if actions.share {
+            for share in documents::shares(&mut conn, &doc.id).await? {
+                let email = clouddocs_store::sql::users::find(&mut conn, &share.user_id)
+                    .await?
+                    .map(|u| u.email)
+                    .unwrap_or_default();
+                sharees.push(Sharee {
+                    user_id: share.user_id,
+                    email,
+                    role: share.role,
+                });
+            }
+        }
+        Ok((Document::from(doc), actions, sharees))
+    }
+}

@@ -23,7 +23,7 @@ pub mod throttle;
 pub mod tokens;
 
 pub use accounts::{LoginOutcome, NewAccount, User};
-pub use documents::{Document, DocumentPatch, DocumentQuery};
+pub use documents::{Document, DocumentActions, DocumentPatch, DocumentQuery, Sharee};
 pub use error::{ServiceError, ValidationError};
 pub use orgs::{Member, Org};
 pub use refusals::PlatformAdmin;

@@ -86,8 +86,10 @@ impl Default for RateLimitSettings {
                 burst: 10,
                 per_seconds: 3600,
             },
+            // No more parallel attempts at one account than the lockout allows failures:
+            // guesses in flight at once cannot outrun the lock.
             per_account: Limit {
-                burst: 10,
+                burst: 5,
                 per_seconds: 60,
             },
             client_credentials_per_client: Limit {

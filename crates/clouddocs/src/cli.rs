@@ -105,7 +105,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "CLOUDDOCS_LOGIN_LIMIT")]
     pub(crate) login_limit: Option<String>,
     /// Failed password sign-ins (login and `password` grant) per account, `BURST/SECONDS`
-    /// [default: 10/60]
+    /// [default: 5/60]
     #[arg(long, env = "CLOUDDOCS_ACCOUNT_LIMIT")]
     pub(crate) account_limit: Option<String>,
     /// Successful `client_credentials` grants per client, `BURST/SECONDS` [default: 100/2,

@@ -6,6 +6,7 @@
 //! Layout: [`keys`] generates, seals and opens keys; [`sign`] builds the ring and signs;
 //! [`verify`] checks tokens; [`jwks`] derives and publishes public keys.
 
+mod diagnose;
 mod jwks;
 mod keys;
 mod sign;
@@ -24,6 +25,7 @@ use jsonwebtoken::Algorithm;
 use jsonwebtoken::errors::ErrorKind;
 use serde::{Deserialize, Serialize};
 
+pub use diagnose::Diagnosis;
 pub use keys::{KeyMaterial, MFA_ENCRYPTION_INFO, MasterKey, StoredKey};
 pub use sign::KeyRing;
 pub use verify::{DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY_SECS, REQUIRED_CLAIMS, VerifyOptions};

@@ -112,6 +112,24 @@ impl PolicyEngine {
         self.current().text.clone()
     }
 
+    /// Each active policy's label (its `@id`, or Cedar's id) and its source text, in the
+    /// order of the set: what the access simulator shows next to a decision
+    pub fn policy_sources(&self) -> Vec<(String, String)> {
+        let active = self.current();
+        let mut sources: Vec<(String, String)> = active
+            .policies
+            .policies()
+            .map(|policy| {
+                (
+                    crate::decision::policy_label(&active.policies, policy.id()),
+                    policy.to_string(),
+                )
+            })
+            .collect();
+        sources.sort();
+        sources
+    }
+
     /// Replaces the active policy set after parsing and validating `new_src`; keeps the old one on error
     pub fn replace(&self, new_src: &str) -> Result<(), AuthzError> {
         let extension = self.current().schema_extension.clone();

@@ -142,6 +142,16 @@ pub struct PasskeyNameRequest {
     pub name: String,
 }
 
+/// `POST /me/webauthn/register/start`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyRegistrationRequest {
+    /// A name for the passkey, 1 to 64 characters
+    pub name: String,
+    /// The caller's current password
+    pub password: String,
+}
+
 /// The start of a WebAuthn ceremony
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CeremonyResponse {

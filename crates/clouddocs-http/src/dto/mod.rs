@@ -10,6 +10,7 @@ pub use accounts::{
 };
 pub use mfa::{
     CeremonyResponse, CodeRequest, MfaRequiredResponse, MfaStatusResponse, MfaTokenRequest,
-    MfaVerifyRequest, PasskeyNameRequest, PasskeyResponse, PasswordAndCodeRequest, PasswordRequest,
-    RecoveryCodesResponse, TotpEnrolmentResponse, WebauthnAnswer,
+    MfaVerifyRequest, PasskeyNameRequest, PasskeyRegistrationRequest, PasskeyResponse,
+    PasswordAndCodeRequest, PasswordRequest, RecoveryCodesResponse, TotpEnrolmentResponse,
+    WebauthnAnswer,
 };

@@ -138,8 +138,12 @@ async fn authenticate(
             .get(CSRF_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
+        // The login's CSRF token, or the pages' form token (derived from the cookie secret,
+        // so bound to the session just the same): the pages' scripts call the API with it.
+        let page_token = crate::pages::session_form_token(cookie.value());
         if presented.is_empty()
-            || !token::constant_time_eq(&token::digest(presented), &session.csrf_hash)
+            || !(token::constant_time_eq(&token::digest(presented), &session.csrf_hash)
+                || token::constant_time_eq(presented, &page_token))
         {
             return Err(ApiError::Forbidden(
                 "missing or invalid CSRF token".to_owned(),

@@ -74,7 +74,7 @@ fn csrf_cookie_name(settings: &HttpSettings) -> &'static str {
 }
 
 /// Renders a form of the sign-in with a fresh double-submit token (cookie and field)
-fn with_csrf(
+pub(super) fn with_csrf(
     state: &AppState,
     status: StatusCode,
     form: impl FnOnce(&str) -> Response,
@@ -153,7 +153,7 @@ fn render_second_factor(
 }
 
 /// Whether the double-submit token of a form matches its cookie
-fn csrf_ok(state: &AppState, jar: &CookieJar, presented: &str) -> bool {
+pub(super) fn csrf_ok(state: &AppState, jar: &CookieJar, presented: &str) -> bool {
     let expected = jar
         .get(csrf_cookie_name(&state.settings))
         .map(|c| c.value().to_owned())

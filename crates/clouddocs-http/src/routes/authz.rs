@@ -91,6 +91,17 @@ pub struct PolicyDocument {
     pub schema: String,
 }
 
+/// The service's question for a `/authz/check` body (the access simulator asks the same)
+pub(crate) fn check_request(body: CheckBody) -> CheckRequest {
+    CheckRequest {
+        principal: body.principal.map(|p| p.into_ref("CloudDocs::User")),
+        action: body.action.into_ref("CloudDocs::Action"),
+        resource: body.resource.into_ref("CloudDocs::Document"),
+        context: body.context,
+        entities: body.entities,
+    }
+}
+
 /// Ask for a decision.
 ///
 /// **Permissions**: any authenticated caller about itself; platform admins about anyone.
@@ -102,14 +113,10 @@ pub async fn post_check(
     auth: Authenticated,
     ApiJson(body): ApiJson<CheckBody>,
 ) -> ApiResult<Json<CheckResponse>> {
-    let request = CheckRequest {
-        principal: body.principal.map(|p| p.into_ref("CloudDocs::User")),
-        action: body.action.into_ref("CloudDocs::Action"),
-        resource: body.resource.into_ref("CloudDocs::Document"),
-        context: body.context,
-        entities: body.entities,
-    };
-    let decision = state.svc.check(&auth.principal, request).await?;
+    let decision = state
+        .svc
+        .check(&auth.principal, check_request(body))
+        .await?;
     Ok(Json(CheckResponse {
         decision: if decision.allowed { "allow" } else { "deny" },
         policies: decision.policies,

@@ -18,10 +18,10 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/orgs/{org}/documents", post(post_document))
-        .route("/documents", get(get_documents))
+        .route("/documents", get(crate::pages::documents::negotiated_list))
         .route(
             "/documents/{id}",
-            get(get_document)
+            get(crate::pages::documents::negotiated_document)
                 .patch(patch_document)
                 .delete(delete_document),
         )

@@ -11,8 +11,8 @@ use clouddocs_service::mfa::Proof;
 
 use crate::dto::{
     CeremonyResponse, CodeRequest, MfaStatusResponse, MfaTokenRequest, MfaVerifyRequest,
-    PasskeyNameRequest, PasskeyResponse, PasswordAndCodeRequest, PasswordRequest,
-    RecoveryCodesResponse, TotpEnrolmentResponse, WebauthnAnswer,
+    PasskeyNameRequest, PasskeyRegistrationRequest, PasskeyResponse, PasswordAndCodeRequest,
+    PasswordRequest, RecoveryCodesResponse, TotpEnrolmentResponse, WebauthnAnswer,
 };
 use crate::extract::{ApiJson, Authenticated, ClientMeta};
 use crate::problem::{ApiError, ApiResult};
@@ -29,7 +29,10 @@ pub fn router() -> Router<AppState> {
         .route("/me/webauthn/register/start", post(post_register_start))
         .route("/me/webauthn/register/finish", post(post_register_finish))
         .route("/me/webauthn/credentials", get(get_passkeys))
-        .route("/me/webauthn/credentials/{id}", delete(delete_passkey))
+        .route(
+            "/me/webauthn/credentials/{id}",
+            delete(delete_passkey).patch(patch_passkey),
+        )
         .route("/auth/mfa", post(post_mfa))
         .route("/auth/mfa/webauthn/start", post(post_mfa_passkey_start))
         .route("/auth/webauthn/start", post(post_passkey_start))
@@ -57,7 +60,7 @@ pub async fn get_mfa(
     responses(
         (status = 200, body = TotpEnrolmentResponse),
         (status = 401, description = "Not authenticated"),
-        (status = 403, description = "Wrong password or missing CSRF token"),
+        (status = 403, description = "Wrong password, missing CSRF token, a token or API key instead of a session, or a session that proved no second factor while one is enrolled"),
         (status = 409, description = "An authenticator is enrolled already"),
     ))]
 pub async fn post_totp(
@@ -101,7 +104,7 @@ pub async fn post_totp_confirm(
     responses(
         (status = 204, description = "Removed"),
         (status = 401, description = "Not authenticated"),
-        (status = 403, description = "Wrong password or code, or missing CSRF token"),
+        (status = 403, description = "Wrong password or code, missing CSRF token, or not a session that proved a second factor"),
     ))]
 pub async fn delete_totp(
     State(state): State<AppState>,
@@ -123,7 +126,7 @@ pub async fn delete_totp(
     responses(
         (status = 200, body = RecoveryCodesResponse),
         (status = 401, description = "Not authenticated"),
-        (status = 403, description = "Wrong password or code, or missing CSRF token"),
+        (status = 403, description = "Wrong password or code, missing CSRF token, or not a session that proved a second factor"),
     ))]
 pub async fn post_recovery_codes(
     State(state): State<AppState>,
@@ -139,10 +142,12 @@ pub async fn post_recovery_codes(
 }
 
 /// Start registering a passkey: creation options (a discoverable credential with user
-/// verification) for `navigator.credentials.create`.
+/// verification) for `navigator.credentials.create`. Registering or finishing signs out
+/// every other session and API sign-in of the user.
 ///
-/// **Permissions**: the caller.
-#[utoipa::path(post, path = "/me/webauthn/register/start", tag = "mfa", request_body = PasskeyNameRequest,
+/// **Permissions**: the caller in a browser session (not a token or API key), with the
+/// current password; once a factor is enrolled, a session that proved one.
+#[utoipa::path(post, path = "/me/webauthn/register/start", tag = "mfa", request_body = PasskeyRegistrationRequest,
     responses(
         (status = 200, body = CeremonyResponse),
         (status = 401, description = "Not authenticated"),
@@ -152,12 +157,12 @@ pub async fn post_recovery_codes(
 pub async fn post_register_start(
     State(state): State<AppState>,
     auth: Authenticated,
-    ApiJson(body): ApiJson<PasskeyNameRequest>,
+    ApiJson(body): ApiJson<PasskeyRegistrationRequest>,
 ) -> ApiResult<Json<CeremonyResponse>> {
     auth.require(&state.svc, Scope::Profile).await?;
     let start = state
         .svc
-        .start_passkey_registration(&auth.principal, &body.name)
+        .start_passkey_registration(&auth.principal, &body.name, &body.password)
         .await?;
     Ok(Json(start.into()))
 }
@@ -200,6 +205,32 @@ pub async fn get_passkeys(
     Ok(Json(crate::dto::Page::complete(keys)))
 }
 
+/// Rename one of the caller's passkeys.
+///
+/// **Permissions**: the passkey's owner.
+#[utoipa::path(patch, path = "/me/webauthn/credentials/{id}", tag = "mfa", request_body = PasskeyNameRequest,
+    params(("id" = String, Path, description = "Passkey id")),
+    responses(
+        (status = 204, description = "Renamed"),
+        (status = 401, description = "Not authenticated"),
+        (status = 403, description = "Missing CSRF token, or not a session that proved a second factor"),
+        (status = 404, description = "No such passkey of the caller"),
+        (status = 422, description = "Invalid name"),
+    ))]
+pub async fn patch_passkey(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PasskeyNameRequest>,
+) -> ApiResult<StatusCode> {
+    auth.require(&state.svc, Scope::Profile).await?;
+    state
+        .svc
+        .rename_passkey(&auth.principal, &id, &body.name)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Remove one of the caller's passkeys.
 ///
 /// **Permissions**: the passkey's owner.
@@ -208,7 +239,7 @@ pub async fn get_passkeys(
     responses(
         (status = 204, description = "Removed"),
         (status = 401, description = "Not authenticated"),
-        (status = 403, description = "Missing CSRF token"),
+        (status = 403, description = "Missing CSRF token, or not a session that proved a second factor"),
         (status = 404, description = "No such passkey of the caller"),
     ))]
 pub async fn delete_passkey(

@@ -166,6 +166,31 @@ impl Services {
             }
         };
         let attempt = self.throttle.take_account(&user.email).await?;
+        // One of the token's three attempts, reserved before the factor is checked, so
+        // parallel guesses at one token are bounded as sequential ones are.
+        let reserved = {
+            let mut conn = self.db.acquire().await?;
+            mfa::reserve_attempt(
+                &mut conn,
+                &challenge.token_hash,
+                MAX_CHALLENGE_FAILURES,
+                now_ms(),
+            )
+            .await?
+        };
+        if !reserved {
+            self.throttle.succeeded(attempt).await;
+            self.audit(
+                Entry::failure("mfa.verify")
+                    .actor(&user.id)
+                    .target(format!("user:{}", user.id))
+                    .detail(
+                        serde_json::json!({"method": method, "reason": "mfa_token attempts spent"}),
+                    ),
+            )
+            .await?;
+            return Err(ServiceError::InvalidSecondFactor);
+        }
         let factor = match proof {
             Proof::Totp(code) => self
                 .accept_totp(&user.id, &code, false)

@@ -11,8 +11,8 @@ pub use challenge::{MfaRequired, Proof, SignIn};
 pub use passkeys::{CeremonyStart, PasskeyView, Passkeys};
 pub use totp::TotpEnrolment;
 
-use clouddocs_domain::Principal;
-use clouddocs_store::sql::mfa;
+use clouddocs_domain::{AuthMethod, Factor, Principal};
+use clouddocs_store::sql::{mfa, sessions};
 use serde::Serialize;
 
 use crate::{ServiceError, Services};
@@ -70,6 +70,51 @@ impl Services {
             .is_some_and(|t| t.confirmed_at.is_some());
         let passkeys = mfa::passkey_count(&mut conn, user_id).await?;
         Ok(Enrolled { totp, passkeys })
+    }
+
+    /// Whether the caller may change their second factors: only from a browser session
+    /// (never with a token or an API key, which an application may hold), and, once a factor
+    /// is enrolled, only from a session that proved one
+    pub(crate) async fn may_change_factors(
+        &self,
+        principal: &Principal,
+    ) -> Result<(), ServiceError> {
+        if !matches!(principal.method, AuthMethod::Session { .. }) {
+            return Err(ServiceError::Forbidden(
+                "second factors are managed from a signed-in browser session, not with a token or an API key",
+            ));
+        }
+        if !principal.amr.is_mfa() && self.enrolled(&principal.user_id.to_string()).await?.any() {
+            return Err(ServiceError::Forbidden(
+                "sign in with your second factor before changing your factors",
+            ));
+        }
+        Ok(())
+    }
+
+    /// After a new factor: the caller's session now counts `factor` as proved (it just
+    /// showed it), and every other session and API sign-in of the user ends, since it may
+    /// predate the factor and never proved it
+    pub(crate) async fn factors_changed(
+        &self,
+        principal: &Principal,
+        factor: Factor,
+    ) -> Result<(), ServiceError> {
+        let user_id = principal.user_id.to_string();
+        let current = match &principal.method {
+            AuthMethod::Session { session_id } => Some(session_id.to_string()),
+            _ => None,
+        };
+        {
+            let mut tx = self.db.begin().await?;
+            sessions::delete_all_for_user(&mut tx, &user_id, current.as_deref()).await?;
+            if let Some(id) = &current {
+                sessions::set_amr(&mut tx, id, &principal.amr.with(factor).to_string()).await?;
+            }
+            tx.commit().await?;
+        }
+        self.revoke_user_tokens(&user_id, "a second factor was added")
+            .await
     }
 
     /// `GET /me/mfa`: the caller's factors, never a secret

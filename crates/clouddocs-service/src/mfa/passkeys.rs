@@ -145,6 +145,17 @@ fn ceremony_key(kind: &str, id: &str) -> String {
 
 const MAX_NAME_CHARS: usize = 64;
 
+fn valid_name(name: &str) -> Result<&str, ServiceError> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(invalid("name", "1 to 64 printable characters"));
+    }
+    Ok(name)
+}
+
 impl Services {
     async fn put_ceremony(
         &self,
@@ -183,15 +194,13 @@ impl Services {
         &self,
         principal: &Principal,
         name: &str,
+        password: &str,
     ) -> Result<CeremonyStart, ServiceError> {
         let webauthn = self.passkeys.relying_party()?;
-        let name = name.trim();
-        if name.is_empty()
-            || name.chars().count() > MAX_NAME_CHARS
-            || name.chars().any(char::is_control)
-        {
-            return Err(invalid("name", "1 to 64 printable characters"));
-        }
+        let name = valid_name(name)?;
+        self.may_change_factors(principal).await?;
+        self.confirm_own_password(principal, password, "webauthn.register")
+            .await?;
         let user_id = principal.user_id.to_string();
         let (user, existing) = {
             let mut conn = self.db.acquire().await?;
@@ -240,6 +249,7 @@ impl Services {
         credential: serde_json::Value,
     ) -> Result<PasskeyView, ServiceError> {
         let webauthn = self.passkeys.relying_party()?;
+        self.may_change_factors(principal).await?;
         let user_id = principal.user_id.to_string();
         let registration: Registration = self
             .take_ceremony("register", ceremony_id)
@@ -291,6 +301,9 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        // The registering session proved the key; every other one is signed out, since it
+        // may predate the factor.
+        self.factors_changed(principal, Factor::HardwareKey).await?;
         Ok(PasskeyView {
             id: row.id,
             name: row.name,
@@ -317,12 +330,39 @@ impl Services {
             .collect())
     }
 
+    /// `PATCH /me/webauthn/credentials/{id}`: a new name; `NotFound` for another user's
+    pub async fn rename_passkey(
+        &self,
+        principal: &Principal,
+        id: &str,
+        name: &str,
+    ) -> Result<(), ServiceError> {
+        let name = valid_name(name)?;
+        self.may_change_factors(principal).await?;
+        let user_id = principal.user_id.to_string();
+        let mut tx = self.db.begin().await?;
+        if !mfa::rename_passkey(&mut tx, &user_id, id, name).await? {
+            return Err(ServiceError::NotFound);
+        }
+        record(
+            &mut tx,
+            Entry::success("webauthn.rename")
+                .by(principal)
+                .target(format!("passkey:{id}"))
+                .detail(serde_json::json!({"name": name})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// `DELETE /me/webauthn/credentials/{id}`; `NotFound` for another user's or no passkey
     pub async fn remove_passkey(
         &self,
         principal: &Principal,
         id: &str,
     ) -> Result<(), ServiceError> {
+        self.may_change_factors(principal).await?;
         let user_id = principal.user_id.to_string();
         let mut tx = self.db.begin().await?;
         if !mfa::delete_passkey(&mut tx, &user_id, id).await? {
@@ -483,8 +523,29 @@ impl Services {
         };
         passkey.update_credential(&result);
         let stored = serde_json::to_string(&passkey).map_err(|e| internal("passkey", e))?;
-        let mut conn = self.db.acquire().await?;
-        mfa::passkey_used(&mut conn, &row.id, &stored, now_ms()).await?;
+        let raised = {
+            let mut conn = self.db.acquire().await?;
+            mfa::passkey_used(
+                &mut conn,
+                &row.id,
+                &stored,
+                i64::from(result.counter()),
+                now_ms(),
+            )
+            .await?
+        };
+        if !raised {
+            // webauthn-rs compared the counter with the copy taken when the ceremony began;
+            // the stored one is the arbiter (a newer sign-in, or a clone, got there first).
+            tracing::warn!(passkey = %row.id, "a passkey's signature counter did not go up: refused");
+            self.audit(
+                Entry::failure("webauthn.counter_regression")
+                    .actor(&row.user_id)
+                    .target(format!("passkey:{}", row.id)),
+            )
+            .await?;
+            return Err(ServiceError::InvalidSecondFactor);
+        }
         Ok((
             row.user_id,
             Amr::NONE.with(key_factor(result.backup_eligible())),

@@ -83,6 +83,7 @@ impl Services {
         principal: &Principal,
         password: &str,
     ) -> Result<TotpEnrolment, ServiceError> {
+        self.may_change_factors(principal).await?;
         let user = self
             .confirm_own_password(principal, password, "mfa.totp.enroll")
             .await?;
@@ -159,6 +160,14 @@ impl Services {
         principal: &Principal,
         code: &str,
     ) -> Result<Vec<String>, ServiceError> {
+        if !matches!(
+            principal.method,
+            clouddocs_domain::AuthMethod::Session { .. }
+        ) {
+            return Err(ServiceError::Forbidden(
+                "second factors are managed from a signed-in browser session, not with a token or an API key",
+            ));
+        }
         let user_id = principal.user_id.to_string();
         let pending = {
             let mut conn = self.db.acquire().await?;
@@ -194,6 +203,8 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        self.factors_changed(principal, clouddocs_domain::Factor::Otp)
+            .await?;
         tracing::info!(user_id = %user_id, "TOTP enrolled");
         Ok(codes)
     }
@@ -207,12 +218,18 @@ impl Services {
         code: &str,
         action: &'static str,
     ) -> Result<String, ServiceError> {
+        self.may_change_factors(principal).await?;
         let user = self
             .confirm_own_password(principal, password, action)
             .await?;
+        // The code is guessable: the account's attempt bucket and lockout apply, as at sign-in.
+        let attempt = self.throttle.take_account(&user.email).await?;
         let accepted = self.accept_totp(&user.id, code, false).await?
             || self.spend_recovery_code(&user.id, code).await?;
-        if !accepted {
+        if accepted {
+            self.throttle.succeeded(attempt).await;
+        } else {
+            self.throttle.account_failed(&user.email).await;
             self.audit(
                 Entry::failure(action)
                     .by(principal)

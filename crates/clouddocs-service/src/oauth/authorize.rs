@@ -238,7 +238,9 @@ impl Services {
         })
     }
 
-    /// Resolves the session cookie for the authorization endpoint, with the sign-in time
+    /// Resolves the session cookie for the authorization endpoint, with the sign-in time. A
+    /// session that proved no second factor while the user has one enrolled does not count:
+    /// the browser signs in again, second factor included.
     pub async fn session_grant(
         &self,
         cookie_secret: &str,
@@ -246,6 +248,14 @@ impl Services {
         let Some(session) = self.authenticate_session(cookie_secret).await? else {
             return Ok(None);
         };
+        if !session.principal.amr.is_mfa()
+            && self
+                .enrolled(&session.principal.user_id.to_string())
+                .await?
+                .any()
+        {
+            return Ok(None);
+        }
         let row = {
             let mut conn = self.db.acquire().await?;
             sessions::find_by_token_hash(&mut conn, &token::digest(cookie_secret)).await?

@@ -5,7 +5,7 @@ use clouddocs_auth::jwt::JwtError;
 use clouddocs_domain::{AuthMethod, ClientId, Principal, Scopes, UserId};
 
 use super::{AccessClaims, family_key, jti_key};
-use crate::{Services, now_ms};
+use crate::{ServiceError, Services, now_ms};
 
 /// Why a bearer token was not accepted
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +85,60 @@ impl Services {
             scopes: Scopes::parse(&claims.scope)
                 .map_err(|_| BearerError::Invalid(JwtError::Malformed))?,
             amr: clouddocs_domain::Amr::parse(claims.amr.iter().map(String::as_str)),
+        })
+    }
+}
+
+/// The JWT inspector's answer about a pasted token
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TokenInspection {
+    /// The decoded header, if it decodes
+    pub header: Option<serde_json::Value>,
+    /// The decoded claims, if they decode (whether or not they verify)
+    pub claims: Option<serde_json::Value>,
+    /// Whether this server would accept it as an access token now
+    pub accepted: bool,
+    /// Every reason it would be refused; empty when accepted
+    pub reasons: Vec<String>,
+}
+
+impl Services {
+    /// What the JWT inspector shows: the real verifier's verdict on `jwt` as an access
+    /// token, every reason for a refusal, and the denylist. Nothing of the token is
+    /// logged, stored or audited.
+    pub async fn inspect_token(&self, jwt: &str) -> Result<TokenInspection, ServiceError> {
+        let jwt = jwt.trim();
+        let diagnosis = self.keys.ring().diagnose(jwt, &self.verify_options());
+        let mut accepted = diagnosis.verdict.is_ok();
+        let mut reasons = diagnosis.reasons;
+        if accepted && let Some(claims) = &diagnosis.claims {
+            let jti = claims
+                .get("jti")
+                .and_then(serde_json::Value::as_str)
+                .map(jti_key)
+                .unwrap_or_default();
+            let fam = claims
+                .get("sid")
+                .and_then(serde_json::Value::as_str)
+                .map(family_key)
+                .unwrap_or_else(|| jti.clone());
+            if self
+                .denylist
+                .any_revoked([&jti, &fam, &jti], now_ms())
+                .await?
+            {
+                accepted = false;
+                reasons.push(
+                    "revoked: the token, or the sign-in it descends from, is on the denylist"
+                        .to_owned(),
+                );
+            }
+        }
+        Ok(TokenInspection {
+            header: diagnosis.header,
+            claims: diagnosis.claims,
+            accepted,
+            reasons,
         })
     }
 }

@@ -9,7 +9,7 @@ mod revocation;
 mod verified;
 
 pub use api_keys::{ApiKeyView, KEY_PREFIX, NewApiKey};
-pub use bearer::BearerError;
+pub use bearer::{BearerError, TokenInspection};
 pub use clients::{Client, ClientView, GRANT_TYPES, NewClient, RegisteredClient};
 pub use keys::KeyManager;
 pub use revocation::Introspection;

@@ -222,17 +222,33 @@ pub async fn take_challenge(
     Ok(done.rows_affected() == 1)
 }
 
-/// Counts a wrong second factor; the challenge is deleted at `max_failures`. Returns the
-/// failures counted so far.
+/// Reserves one attempt at a live challenge before its factor is checked: true only while
+/// fewer than `max_attempts` were made, so concurrent guesses at one token are bounded too
+pub async fn reserve_attempt(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    max_attempts: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE mfa_challenges SET failures = failures + 1 \
+         WHERE token_hash = $1 AND failures < $2 AND expires_at > $3",
+    )
+    .bind(token_hash)
+    .bind(max_attempts)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// After a wrong factor (its attempt reserved): deletes the challenge once its attempts
+/// are spent. Returns the attempts counted so far.
 pub async fn fail_challenge(
     conn: &mut AnyConnection,
     token_hash: &str,
     max_failures: i64,
 ) -> Result<i64, StoreError> {
-    sqlx::query("UPDATE mfa_challenges SET failures = failures + 1 WHERE token_hash = $1")
-        .bind(token_hash)
-        .execute(&mut *conn)
-        .await?;
     let failures: Option<(i64,)> =
         sqlx::query_as("SELECT failures FROM mfa_challenges WHERE token_hash = $1")
             .bind(token_hash)
@@ -344,20 +360,27 @@ pub async fn passkey_by_credential(
     .await?)
 }
 
-/// Stores a passkey's new counter and flags after a sign-in with it
+/// Stores a passkey's new counter and flags after a sign-in with it, only if the counter
+/// went up (or the authenticator keeps none: 0 stays 0). False when the stored counter is
+/// already at or past `sign_count`: a cloned key, or an older assertion finishing late.
 pub async fn passkey_used(
     conn: &mut AnyConnection,
     id: &str,
     passkey: &str,
+    sign_count: i64,
     now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE webauthn_credentials SET passkey = $1, last_used_at = $2 WHERE id = $3")
-        .bind(passkey)
-        .bind(now)
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE webauthn_credentials SET passkey = $1, sign_count = $2, last_used_at = $3 \
+         WHERE id = $4 AND (sign_count < $2 OR (sign_count = 0 AND $2 = 0))",
+    )
+    .bind(passkey)
+    .bind(sign_count)
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Deletes one passkey of the user; false when there was none
@@ -402,4 +425,21 @@ pub async fn take_ceremony(
             .fetch_optional(conn)
             .await?;
     Ok(taken.and_then(|(state, expires_at)| (expires_at > now).then_some(state)))
+}
+
+/// Renames one passkey of the user; false when there is none
+pub async fn rename_passkey(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    id: &str,
+    name: &str,
+) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE webauthn_credentials SET name = $1 WHERE id = $2 AND user_id = $3")
+            .bind(name)
+            .bind(id)
+            .bind(user_id)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() > 0)
 }

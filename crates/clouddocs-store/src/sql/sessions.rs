@@ -67,6 +67,16 @@ pub async fn find_by_token_hash(
     .await?)
 }
 
+/// Records what the session's sign-in has proved (a factor enrolled from it)
+pub async fn set_amr(conn: &mut AnyConnection, id: &str, amr: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET amr = $1 WHERE id = $2")
+        .bind(amr)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Records activity, for the idle timeout
 pub async fn touch(conn: &mut AnyConnection, id: &str, now: i64) -> Result<(), StoreError> {
     sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")

@@ -187,7 +187,7 @@ mod tests {
         assert_eq!(http.rate_limits.lockout_threshold, 3);
         let defaults = http_settings(&ServeArgs::default());
         assert!(defaults.trusted_proxies.networks().is_empty());
-        assert_eq!(defaults.rate_limits.per_account.burst, 10);
+        assert_eq!(defaults.rate_limits.per_account.burst, 5);
         let bad = ServeArgs {
             trusted_proxies: Some("10.0.0.0/99".to_owned()),
             ..ServeArgs::default()

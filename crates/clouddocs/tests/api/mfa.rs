@@ -28,12 +28,15 @@ backends!(
     the_learning_platform_demands_mfa_for_deleting_a_dataset,
     a_clouddocs_policy_can_demand_mfa_for_deleting_documents,
     an_unconfirmed_enrolment_changes_nothing,
-    passkey_endpoints_refuse_bad_input_with_4xx,
+    enrolling_signs_out_every_other_session_and_api_sign_in,
+    factors_are_managed_from_a_session_never_with_a_token,
+    parallel_wrong_codes_on_one_token_get_three_checks,
 );
 
 backends!(
     with_backend [sqlite, postgres, postgres_redis],
     headless_chromium_registers_a_passkey_and_signs_in_with_it_alone,
+    passkey_endpoints_refuse_bad_input_with_4xx,
     an_expired_mfa_token_is_refused,
     a_hundred_parallel_wrong_codes_get_no_more_guesses_than_the_limit,
 );
@@ -248,8 +251,28 @@ async fn wrong_spent_and_foreign_second_factors_are_refused_alike(app: TestApp) 
     // Cat's right code works once; the token is spent after.
     let right = second_factor(&app, &browser, &token, json!({"code": cat.code(1)})).await;
     assert_eq!(right.status(), 200);
-    let reused = second_factor(&app, &browser, &token, json!({"code": cat.code(1)})).await;
+    // Spent: even an unused recovery code (a factor that would otherwise pass) is refused.
+    let reused = second_factor(
+        &app,
+        &browser,
+        &token,
+        json!({"recovery_code": cat.recovery_codes[0]}),
+    )
+    .await;
     assert_eq!(reused.status(), 401);
+    let fresh = challenge(&app, &browser, "cat@example.com").await;
+    let unspent = second_factor(
+        &app,
+        &browser,
+        &fresh,
+        json!({"recovery_code": cat.recovery_codes[0]}),
+    )
+    .await;
+    assert_eq!(
+        unspent.status(),
+        200,
+        "the recovery code itself was not spent"
+    );
 
     // A made-up token, and a malformed request.
     let unknown = second_factor(&app, &browser, "made-up", json!({"code": "123456"})).await;
@@ -532,6 +555,24 @@ async fn the_mfa_otp_grant_is_bound_to_the_client_that_started_it(app: TestApp) 
         )
         .await;
     assert_eq!(anonymous.status(), 400);
+    let (other_id, other_secret) = app
+        .register_client(
+            &admin,
+            json!({"name": "other", "redirect_uris": ["http://127.0.0.1/cb"], "grant_types": ["password"], "confidential": true}),
+        )
+        .await;
+    let other = app
+        .post_form(
+            "/oauth/token",
+            Some((&other_id, other_secret.as_deref().unwrap())),
+            &[
+                ("grant_type", grant),
+                ("mfa_token", mfa_token),
+                ("otp", &kim.code(1)),
+            ],
+        )
+        .await;
+    assert_eq!(other.status(), 400, "another client cannot complete it");
     let bound = app
         .post_form(
             "/oauth/token",
@@ -814,8 +855,9 @@ async fn strong_session(app: &TestApp, email: &str, authenticator: &Authenticato
 }
 
 async fn a_clouddocs_policy_can_demand_mfa_for_deleting_documents(app: TestApp) {
-    // The session opened before enrolment proved a password only.
-    let (weak, mia) = enrolled(&app, "mia@example.com").await;
+    // Mia signs in with a second factor; Ola, an admin of the same org, with a password only.
+    let (weak, _) = (app.signed_in("ola@example.com").await, ());
+    let (mia_session, mia) = enrolled(&app, "mia@example.com").await;
     let (status, org) = app
         .call(
             Method::POST,
@@ -839,6 +881,15 @@ async fn a_clouddocs_policy_can_demand_mfa_for_deleting_documents(app: TestApp) 
         assert_eq!(status, 201, "{doc}");
         docs.push(doc["id"].as_str().unwrap().to_owned());
     }
+    let (status, _) = app
+        .call(
+            Method::PUT,
+            &format!("/orgs/{org}/members/{}", mia_session.user_id),
+            Auth::Session(&weak),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(status, 200);
     let root = app.admin_token("root@example.com").await;
     let (_, active) = app
         .call(Method::GET, "/admin/policies", Auth::Bearer(&root), None)
@@ -965,64 +1016,250 @@ async fn an_unconfirmed_enrolment_changes_nothing(app: TestApp) {
     assert_eq!(forged.status(), 403);
 }
 
-async fn passkey_endpoints_refuse_bad_input_with_4xx(app: TestApp) {
+async fn passkey_endpoints_refuse_bad_input_with_4xx(backend: Backend) {
+    // Passkeys on (a domain name), so every refusal below is about the input itself.
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.tokens.issuer = s.tokens.issuer.replace("127.0.0.1", "localhost");
+    })
+    .await
+    else {
+        return;
+    };
     let session = app.signed_in("ray@example.com").await;
+    let call = |method: Method, path: &'static str, body: Option<Value>| {
+        let (app, session) = (&app, &session);
+        async move { app.call(method, path, Auth::Session(session), body).await }
+    };
+    let (status, start) = call(
+        Method::POST,
+        "/me/webauthn/register/start",
+        Some(json!({"name": "laptop", "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, 200, "a valid start: {start}");
+    assert_eq!(start["options"]["publicKey"]["rp"]["id"], "localhost");
+    assert_eq!(
+        start["options"]["publicKey"]["authenticatorSelection"]["residentKey"],
+        "required"
+    );
+    let ceremony = start["ceremony_id"].as_str().unwrap().to_owned();
     let cases = [
-        (Method::POST, "/auth/webauthn/start", None),
         (
             Method::POST,
-            "/auth/webauthn/finish",
-            Some(json!({"ceremony_id": "x", "credential": {"id": "AAAA"}})),
-        ),
-        (
-            Method::POST,
-            "/auth/mfa/webauthn/start",
-            Some(json!({"mfa_token": "nope"})),
+            "/me/webauthn/register/start",
+            json!({"name": "", "password": PASSWORD}),
+            422,
         ),
         (
             Method::POST,
             "/me/webauthn/register/start",
-            Some(json!({"name": ""})),
+            json!({"name": "x\u{7}", "password": PASSWORD}),
+            422,
         ),
         (
             Method::POST,
             "/me/webauthn/register/start",
-            Some(json!({"name": "laptop"})),
+            json!({"name": "laptop", "password": "not my password"}),
+            403,
+        ),
+        (
+            Method::POST,
+            "/me/webauthn/register/start",
+            json!({"name": "laptop"}),
+            422,
         ),
         (
             Method::POST,
             "/me/webauthn/register/finish",
-            Some(json!({"ceremony_id": "nope", "credential": {"garbage": true}})),
+            json!({"ceremony_id": "nope", "credential": {}}),
+            422,
         ),
-        (Method::DELETE, "/me/webauthn/credentials/not-a-key", None),
+        (
+            Method::POST,
+            "/me/webauthn/register/finish",
+            json!({"ceremony_id": ceremony, "credential": {"garbage": true}}),
+            422,
+        ),
+        // The ceremony was taken by the attempt above: single-use.
+        (
+            Method::POST,
+            "/me/webauthn/register/finish",
+            json!({"ceremony_id": ceremony, "credential": {}}),
+            422,
+        ),
+        (
+            Method::POST,
+            "/auth/webauthn/finish",
+            json!({"ceremony_id": "x", "credential": {"id": "AAAA"}}),
+            401,
+        ),
+        (
+            Method::POST,
+            "/auth/mfa/webauthn/start",
+            json!({"mfa_token": "nope"}),
+            401,
+        ),
+        (
+            Method::PATCH,
+            "/me/webauthn/credentials/not-a-key",
+            json!({"name": "n"}),
+            404,
+        ),
     ];
-    for (method, path, body) in cases {
-        let (status, answer) = app
-            .call(method.clone(), path, Auth::Session(&session), body)
-            .await;
-        assert!(
-            status.is_client_error(),
-            "{method} {path}: {status} {answer}"
-        );
+    for (method, path, body, expected) in cases {
+        let (status, answer) = call(method.clone(), path, Some(body)).await;
+        assert_eq!(status.as_u16(), expected, "{method} {path}: {answer}");
     }
-    let (status, list) = app
+    let (status, _) = call(Method::DELETE, "/me/webauthn/credentials/not-a-key", None).await;
+    assert_eq!(status, 404);
+    // A sign-in start is fine without a body; a finish with its ceremony but a garbage
+    // assertion is a 401, and the ceremony is spent.
+    let (status, sign_in) = app
+        .call(Method::POST, "/auth/webauthn/start", Auth::None, None)
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        sign_in["options"].get("mediation").is_none(),
+        "a modal request, not autofill"
+    );
+    let body = json!({"ceremony_id": sign_in["ceremony_id"], "credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {}}});
+    let (status, _) = app
         .call(
-            Method::GET,
-            "/me/webauthn/credentials",
-            Auth::Session(&session),
-            None,
+            Method::POST,
+            "/auth/webauthn/finish",
+            Auth::None,
+            Some(body),
         )
         .await;
+    assert_eq!(status, 401);
+    let (status, list) = call(Method::GET, "/me/webauthn/credentials", None).await;
     assert_eq!(status, 200);
     assert_eq!(list["items"], json!([]));
 }
 
+async fn enrolling_signs_out_every_other_session_and_api_sign_in(app: TestApp) {
+    let (_, _, refresh) = app.user_with_tokens("vic@example.com", "").await;
+    let other = app.browser();
+    let login: Value = app
+        .login(&other, "vic@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let other = Session {
+        client: other,
+        csrf: login["csrf_token"].as_str().unwrap().to_owned(),
+        user_id: login["user"]["id"].as_str().unwrap().to_owned(),
+    };
+    let enrolling = {
+        let client = app.browser();
+        let login: Value = app
+            .login(&client, "vic@example.com", PASSWORD)
+            .await
+            .json()
+            .await
+            .unwrap();
+        Session {
+            client,
+            csrf: login["csrf_token"].as_str().unwrap().to_owned(),
+            user_id: login["user"]["id"].as_str().unwrap().to_owned(),
+        }
+    };
+    let _ = enrol(&app, &enrolling).await;
+    let (status, _) = app
+        .call(Method::GET, "/me", Auth::Session(&other), None)
+        .await;
+    assert_eq!(
+        status, 401,
+        "a session from before the factor is signed out"
+    );
+    let refreshed = app.refresh(&refresh).await;
+    assert_eq!(refreshed.status(), 400, "so is an API sign-in");
+    let (status, _) = app
+        .call(Method::GET, "/me", Auth::Session(&enrolling), None)
+        .await;
+    assert_eq!(
+        status, 200,
+        "the enrolling session stays, and counts the factor"
+    );
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/me/mfa/recovery-codes",
+            Auth::Session(&enrolling),
+            Some(json!({"password": PASSWORD, "code": "000000"})),
+        )
+        .await;
+    assert_eq!(status, 403, "a wrong code, from a session allowed to ask");
+}
+
+async fn factors_are_managed_from_a_session_never_with_a_token(app: TestApp) {
+    let (_, token, _) = app.user_with_tokens("wes@example.com", "").await;
+    let (status, answer) = app
+        .call(
+            Method::POST,
+            "/me/mfa/totp",
+            Auth::Bearer(&token),
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 403, "{answer}");
+    let (_, key) = app.api_key(&token, "k", &["profile"]).await;
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/me/mfa/totp",
+            Auth::ApiKey(&key),
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 403);
+    // Reading the status is fine.
+    let (status, factors) = app
+        .call(Method::GET, "/me/mfa", Auth::Bearer(&token), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(factors["totp"], false);
+}
+
+async fn parallel_wrong_codes_on_one_token_get_three_checks(app: TestApp) {
+    let (_, xi) = enrolled(&app, "xi@example.com").await;
+    let browser = app.browser();
+    let token = challenge(&app, &browser, "xi@example.com").await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (url, token) = (app.url("/auth/mfa"), token.clone());
+        attempts.spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({"mfa_token": token, "code": "000000"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let statuses = attempts.join_all().await;
+    assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+    let events: Value = serde_json::from_str(&audit_log(&app).await).unwrap();
+    let checked = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "mfa.verify" && e["detail"].get("failures").is_some())
+        .count();
+    assert!(checked <= 3, "{checked} codes were checked on one token");
+    let right = second_factor(&app, &browser, &token, json!({"code": xi.code(1)})).await;
+    assert_eq!(right.status(), 401, "the token is spent");
+}
+
 async fn a_hundred_parallel_wrong_codes_get_no_more_guesses_than_the_limit(backend: Backend) {
+    // The server's own per-account defaults (burst 5 = the lockout threshold), no test values.
+    let defaults = clouddocs_http::rate_limit::RateLimitSettings::default();
     let Some(app) = TestApp::spawn_with(backend, |s| {
-        s.http.rate_limits.per_account = Limit {
-            burst: 5,
-            per_seconds: HOUR,
-        };
+        s.http.rate_limits.per_account = defaults.per_account;
+        s.http.rate_limits.lockout_threshold = defaults.lockout_threshold;
         s.http.rate_limits.login_per_ip = Limit {
             burst: 1_000,
             per_seconds: 1,
@@ -1040,6 +1277,7 @@ async fn a_hundred_parallel_wrong_codes_get_no_more_guesses_than_the_limit(backe
     for _ in 0..100 {
         tokens.push(challenge(&app, &browser, "sam@example.com").await);
     }
+    let spare = challenge(&app, &browser, "sam@example.com").await;
     let mut attempts = tokio::task::JoinSet::new();
     for token in tokens {
         let url = app.url("/auth/mfa");
@@ -1064,7 +1302,10 @@ async fn a_hundred_parallel_wrong_codes_get_no_more_guesses_than_the_limit(backe
     // The account is locked now: even the right password waits.
     let locked = app.login(&app.browser(), "sam@example.com", PASSWORD).await;
     assert_eq!(locked.status(), 429);
-    let _ = sam.code(1);
+    // And the right code, on a token issued before the lock, waits for it too.
+    let _ = HOUR;
+    let early = second_factor(&app, &browser, &spare, json!({"code": sam.code(1)})).await;
+    assert_eq!(early.status(), 429);
 }
 
 const INTEROP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/interop");
