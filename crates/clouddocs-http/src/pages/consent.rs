@@ -31,7 +31,9 @@ struct ConsentPage<'a> {
 pub(crate) struct ConsentForm {
     #[serde(flatten)]
     params: AuthorizeParams,
+    #[serde(default)]
     csrf_token: String,
+    #[serde(default)]
     decision: String,
 }
 

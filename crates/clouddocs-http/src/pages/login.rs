@@ -46,6 +46,7 @@ struct SecondFactorPage<'a> {
 pub(crate) struct SecondFactorForm {
     mfa_token: String,
     code: String,
+    #[serde(default)]
     csrf_token: String,
     next: Option<String>,
 }
@@ -61,6 +62,7 @@ pub(crate) struct LoginQuery {
 pub(crate) struct LoginForm {
     email: String,
     password: String,
+    #[serde(default)]
     csrf_token: String,
     next: Option<String>,
 }

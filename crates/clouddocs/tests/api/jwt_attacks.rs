@@ -39,7 +39,7 @@ backends!(
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     i64::try_from(
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -53,12 +53,12 @@ fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn b64_json(value: &Value) -> String {
+pub(crate) fn b64_json(value: &Value) -> String {
     b64(&serde_json::to_vec(value).unwrap())
 }
 
 /// A JWT's decoded header and payload, and its signature segment as sent
-fn split(token: &str) -> (Value, Value, String) {
+pub(crate) fn split(token: &str) -> (Value, Value, String) {
     let parts: Vec<&str> = token.split('.').collect();
     assert_eq!(parts.len(), 3, "{token}");
     let header = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
@@ -67,12 +67,12 @@ fn split(token: &str) -> (Value, Value, String) {
 }
 
 /// `header.payload.signature` with the given (possibly foreign or empty) signature segment
-fn assemble(header: &Value, payload: &Value, signature: &str) -> String {
+pub(crate) fn assemble(header: &Value, payload: &Value, signature: &str) -> String {
     format!("{}.{}.{signature}", b64_json(header), b64_json(payload))
 }
 
 /// Signs `header.payload` with `key`, whatever the header says
-fn forge(header: &Value, payload: &Value, key: &EncodingKey, alg: Algorithm) -> String {
+pub(crate) fn forge(header: &Value, payload: &Value, key: &EncodingKey, alg: Algorithm) -> String {
     let input = format!("{}.{}", b64_json(header), b64_json(payload));
     let signature = jsonwebtoken::crypto::sign(input.as_bytes(), key, alg).unwrap();
     format!("{input}.{signature}")
@@ -80,7 +80,7 @@ fn forge(header: &Value, payload: &Value, key: &EncodingKey, alg: Algorithm) -> 
 
 /// The server's current signing key, opened from its database with the (development)
 /// master secret the test server runs with: `(kid, key)`
-async fn server_signing_key(app: &TestApp) -> (String, EncodingKey) {
+pub(crate) async fn server_signing_key(app: &TestApp) -> (String, EncodingKey) {
     let rows = {
         let mut conn = app.state.svc.db().acquire().await.unwrap();
         clouddocs_store::sql::keys::list_verifiable(&mut conn, 0)

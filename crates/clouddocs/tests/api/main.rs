@@ -26,6 +26,7 @@ mod jwt_attacks;
 mod listing;
 mod mfa;
 mod oidc;
+mod pages;
 mod policy_table;
 mod prerequisites;
 mod problems;
