@@ -423,15 +423,21 @@ fn build_body(chosen: &Chosen) -> Result<crate::routes::authz::CheckBody, Outcom
             serde_json::from_str(raw).map_err(|e| invalid("context", format!("not JSON: {e}")))?
         }
     };
-    let mut body = serde_json::json!({
-        "action": chosen.action,
-        "resource": {"type": resource_type, "id": resource_id},
-    });
+    let mut body = serde_json::Map::new();
+    body.insert("action".to_owned(), Value::from(chosen.action.clone()));
+    body.insert(
+        "resource".to_owned(),
+        serde_json::json!({"type": resource_type, "id": resource_id}),
+    );
     if !chosen.principal.is_empty() {
-        body["principal"] = serde_json::json!({"type": "CloudDocs::User", "id": chosen.principal});
+        body.insert(
+            "principal".to_owned(),
+            serde_json::json!({"type": "CloudDocs::User", "id": chosen.principal}),
+        );
     }
     if !context.is_null() {
-        body["context"] = context;
+        body.insert("context".to_owned(), context);
     }
+    let body = Value::Object(body);
     serde_json::from_value(body).map_err(|e| invalid("form", e.to_string()))
 }

@@ -15,6 +15,7 @@ backends!(
     every_page_form_without_its_csrf_token_is_403,
     every_page_sends_csp_with_frame_ancestors_none,
     documents_are_html_for_browsers_and_json_for_everyone_else,
+    the_account_page_turns_two_step_sign_in_on_and_off,
 );
 
 backends!(
@@ -487,4 +488,112 @@ async fn a_hidden_document_is_the_same_404_page_as_a_missing_one(backend: Backen
     assert_eq!(hidden.text().await.unwrap(), missing.text().await.unwrap());
     let malformed = browse(&app, Some(&outsider), "/documents/not-an-id").await;
     assert_eq!(malformed.status(), 404);
+}
+
+/// The value of the hidden or text input `name` in `html`
+fn input_value(html: &str, name: &str) -> String {
+    html.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no input {name}"))
+        .to_owned()
+}
+
+async fn the_account_page_turns_two_step_sign_in_on_and_off(app: TestApp) {
+    let session = app.signed_in("tess@example.com").await;
+    let page = browse(&app, Some(&session), "/account")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let token = input_value(&page, "csrf_token");
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let (client, url) = (session.client.clone(), app.url(path));
+        async move {
+            let response = client.post(url).form(&form).send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    // A wrong password: the error is shown next to the form, nothing is enrolled.
+    let (status, html) = post(
+        "/account/mfa/totp",
+        vec![
+            ("csrf_token", token.clone()),
+            ("password", "not the password".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("current password is incorrect"), "{html}");
+    let (status, html) = post(
+        "/account/mfa/totp",
+        vec![
+            ("csrf_token", token.clone()),
+            ("password", PASSWORD.to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<svg"), "the QR code is on the page");
+    let secret = html
+        .split("<p class=\"secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(&secret).unwrap())
+        .build()
+        .unwrap();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let (status, html) = post(
+        "/account/mfa/totp/confirm",
+        vec![
+            ("csrf_token", token.clone()),
+            ("code", totp.generate(now()).to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Two-step sign-in is on."), "{html}");
+    assert!(
+        html.contains("download=\"clouddocs-recovery-codes.txt\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"data:text/plain;charset=utf-8,"),
+        "{html}"
+    );
+    // Shown once: the next view of the page has neither the codes nor the secret.
+    let later = browse(&app, Some(&session), "/account")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!later.contains(&secret) && !later.contains("recovery-codes.txt"));
+    assert!(later.contains("An authenticator app is on."));
+    let (_, factors) = app
+        .call(Method::GET, "/me/mfa", Auth::Session(&session), None)
+        .await;
+    assert_eq!(factors["totp"], true);
+    let (status, html) = post(
+        "/account/mfa/totp/remove",
+        vec![
+            ("csrf_token", token.clone()),
+            ("password", PASSWORD.to_owned()),
+            ("code", totp.generate(now() + 30).to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("The authenticator app was removed."));
+    let (_, factors) = app
+        .call(Method::GET, "/me/mfa", Auth::Session(&session), None)
+        .await;
+    assert_eq!(factors["totp"], false);
 }
