@@ -230,6 +230,9 @@ fn verify_blocking(
     if stored.starts_with("$2") {
         return verify_bcrypt(params, password, stored, memory);
     }
+    if stored.starts_with("pbkdf2_sha256$") {
+        return verify_django_pbkdf2(params, password, stored, memory);
+    }
     let parsed = PasswordHash::new(stored).map_err(|_| HashError::MalformedHash)?;
     match argon2_matches(password.expose().as_bytes(), &parsed, memory)? {
         true => {
@@ -296,6 +299,100 @@ fn verify_bcrypt(
         }),
         Ok(false) => Ok(Verification::Invalid),
         Err(_) => Err(HashError::MalformedHash),
+    }
+}
+
+/// Most PBKDF2 iterations a stored hash may ask for: Django's default is 1,000,000 (5.x);
+/// a tampered row must not make one login spin for minutes
+const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+
+/// Whether `stored` is a hash CloudDocs can verify (and upgrade at the next sign-in): an
+/// Argon2 PHC string, bcrypt (`$2a$`, `$2b$`, `$2y$`) or Django's `pbkdf2_sha256$…`.
+/// Checks the form only; it never hashes.
+pub fn is_importable_hash(stored: &str) -> Result<(), &'static str> {
+    if let Some(rest) = stored
+        .strip_prefix('$')
+        .filter(|_| stored.starts_with("$2"))
+    {
+        let mut parts = rest.splitn(3, '$');
+        let (variant, cost, body) = (parts.next(), parts.next(), parts.next());
+        if !matches!(variant, Some("2a" | "2b" | "2y")) {
+            return Err("bcrypt hashes must be $2a$, $2b$ or $2y$");
+        }
+        let cost_ok = cost
+            .and_then(|c| c.parse::<u32>().ok())
+            .is_some_and(|c| (4..=31).contains(&c));
+        let body_ok = body.is_some_and(|b| b.len() == 53 && b.is_ascii());
+        return if cost_ok && body_ok {
+            Ok(())
+        } else {
+            Err("malformed bcrypt hash")
+        };
+    }
+    if stored.starts_with("pbkdf2_sha256$") {
+        return parse_django_pbkdf2(stored).map(|_| ());
+    }
+    if stored.starts_with("$argon2") {
+        let parsed = PasswordHash::new(stored).map_err(|_| "malformed Argon2 PHC string")?;
+        Algorithm::try_from(parsed.algorithm.as_str()).map_err(|_| "unknown Argon2 variant")?;
+        let params = Params::try_from(&parsed).map_err(|_| "bad Argon2 parameters")?;
+        if params.m_cost() > 256 * 1024 || params.t_cost() > 16 || params.p_cost() > 8 {
+            return Err("Argon2 parameters beyond what CloudDocs verifies");
+        }
+        if parsed.salt.is_none() || parsed.hash.is_none() {
+            return Err("Argon2 hash without salt or output");
+        }
+        return Ok(());
+    }
+    Err("unsupported hash: expected Argon2 (PHC), bcrypt or pbkdf2_sha256 (Django)")
+}
+
+/// `pbkdf2_sha256$<iterations>$<salt>$<base64 of the 32-byte key>` → its parts
+fn parse_django_pbkdf2(
+    stored: &str,
+) -> Result<(std::num::NonZeroU32, &str, Vec<u8>), &'static str> {
+    use base64::Engine as _;
+    let mut parts = stored.split('$');
+    let (_, iterations, salt, key) = (parts.next(), parts.next(), parts.next(), parts.next());
+    if parts.next().is_some() {
+        return Err("malformed pbkdf2_sha256 hash");
+    }
+    let iterations = iterations
+        .and_then(|i| i.parse::<u32>().ok())
+        .filter(|i| (1..=MAX_PBKDF2_ITERATIONS).contains(i))
+        .and_then(std::num::NonZeroU32::new)
+        .ok_or("pbkdf2_sha256 iterations out of range")?;
+    let salt = salt
+        .filter(|s| !s.is_empty())
+        .ok_or("pbkdf2_sha256 hash without salt")?;
+    let key = key
+        .and_then(|k| base64::engine::general_purpose::STANDARD.decode(k).ok())
+        .filter(|k| k.len() == 32)
+        .ok_or("pbkdf2_sha256 key is not 32 bytes of base64")?;
+    Ok((iterations, salt, key))
+}
+
+/// Django's PBKDF2-HMAC-SHA256, verified in constant time by aws-lc-rs; upgraded to
+/// Argon2id on success
+fn verify_django_pbkdf2(
+    params: &Params,
+    password: &Password,
+    stored: &str,
+    memory: &mut Vec<Block>,
+) -> Result<Verification, HashError> {
+    let (iterations, salt, key) =
+        parse_django_pbkdf2(stored).map_err(|_| HashError::MalformedHash)?;
+    match aws_lc_rs::pbkdf2::verify(
+        aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA256,
+        iterations,
+        salt.as_bytes(),
+        password.expose().as_bytes(),
+        &key,
+    ) {
+        Ok(()) => Ok(Verification::Valid {
+            rehash: Some(hash_blocking(params, password.expose().as_bytes(), memory)?),
+        }),
+        Err(_) => Ok(Verification::Invalid),
     }
 }
 

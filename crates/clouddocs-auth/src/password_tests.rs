@@ -137,3 +137,57 @@ async fn a_hostile_stored_hash_is_an_error_not_a_panic() {
         );
     }
 }
+
+/// Computed with Python's `hashlib.pbkdf2_hmac('sha256', …, 260000)`, Django's format
+const DJANGO_HASH: &str =
+    "pbkdf2_sha256$260000$Zs3pmK9TqLb1$lkTx9NLV+rqz9pU7xG1Y1yz6wwfL95eoOmIxrICgs8A=";
+
+#[tokio::test]
+async fn django_pbkdf2_hashes_verify_and_are_upgraded() {
+    let hasher = PasswordHasher::new(1).unwrap();
+    let Verification::Valid { rehash: Some(new) } = hasher
+        .verify(
+            pw("correct horse battery staple"),
+            Some(DJANGO_HASH.to_owned()),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("the Django hash should verify and be upgraded");
+    };
+    assert!(new.starts_with("$argon2id$"));
+    assert!(matches!(
+        hasher
+            .verify(
+                pw("correct horse battery stapler"),
+                Some(DJANGO_HASH.to_owned())
+            )
+            .await
+            .unwrap(),
+        Verification::Invalid
+    ));
+}
+
+#[test]
+fn only_well_formed_hashes_of_known_kinds_are_importable() {
+    assert_eq!(is_importable_hash(DJANGO_HASH), Ok(()));
+    assert_eq!(is_importable_hash(&bcrypt::hash("x", 4).unwrap()), Ok(()));
+    let argon = Argon2::default().hash_password(b"x").unwrap().to_string();
+    assert_eq!(is_importable_hash(&argon), Ok(()));
+    for bad in [
+        "",
+        "plaintext",
+        "$2x$10$abcdefghijklmnopqrstuvABCDEFGHIJKLMNOPQRSTUVWXYZ01234",
+        "$2b$99$abcdefghijklmnopqrstuvABCDEFGHIJKLMNOPQRSTUVWXYZ01234",
+        "$2b$10$short",
+        "pbkdf2_sha256$0$salt$lkTx9NLV+rqz9pU7xG1Y1yz6wwfL95eoOmIxrICgs8A=",
+        "pbkdf2_sha256$99999999999$salt$lkTx9NLV+rqz9pU7xG1Y1yz6wwfL95eoOmIxrICgs8A=",
+        "pbkdf2_sha256$1000$$lkTx9NLV+rqz9pU7xG1Y1yz6wwfL95eoOmIxrICgs8A=",
+        "pbkdf2_sha256$1000$salt$notbase64!",
+        "pbkdf2_sha1$1000$salt$abc",
+        "$argon2id$v=19$m=999999999,t=2,p=1$c2FsdHNhbHQ$aGFzaA",
+        "md5$abc",
+    ] {
+        assert!(is_importable_hash(bad).is_err(), "{bad}");
+    }
+}

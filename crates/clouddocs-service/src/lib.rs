@@ -11,6 +11,7 @@ pub mod bootstrap;
 mod cache;
 mod documents;
 mod error;
+pub mod import;
 mod listing;
 pub mod mfa;
 pub mod oauth;

@@ -18,6 +18,8 @@ pub struct TestApp {
     pub state: AppState,
     /// Which backend this run uses
     pub backend: Backend,
+    /// The database the server uses (for the CLI, run against the same data)
+    pub database_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _tmp: tempfile::TempDir,
     pg: Option<(String, String)>,
@@ -96,6 +98,7 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("local address");
+        let database_url = url.clone();
         let mut settings = ServerSettings::new(url);
         settings.max_connections = 8;
         settings.http.dev = true;
@@ -153,6 +156,7 @@ impl TestApp {
             addr,
             state,
             backend,
+            database_url,
             shutdown: Some(tx),
             _tmp: tmp,
             pg,

@@ -64,6 +64,27 @@ pub(crate) enum Command {
     /// The audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Check Cedar policies offline, as a team's own CI would
+    #[command(subcommand)]
+    Policies(PoliciesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PoliciesCommand {
+    /// Validate a policy set as `PUT /admin/policies` does (exit 1 with line and column)
+    Validate {
+        /// The Cedar policy file
+        file: PathBuf,
+        /// Extra schema namespaces (an application's own types), as `PUT /admin/policies`'s `schema`
+        #[arg(long)]
+        schema: Option<PathBuf>,
+    },
+    /// Run a pack's scenarios (`DIR/scenarios.json`) against its policies
+    /// (`DIR/policies.cedar`, `DIR/schema.cedarschema`); exit 1 if any disagrees
+    Test {
+        /// The pack's directory
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,5 +165,21 @@ pub(crate) enum UsersCommand {
         /// Make the user a platform admin
         #[arg(long)]
         admin: bool,
+    },
+    /// Import users from CSV or JSON Lines: `email, display_name, password_hash, [disabled],
+    /// [orgs]` with bcrypt, Argon2 or Django `pbkdf2_sha256` hashes, upgraded to Argon2id at
+    /// each user's first sign-in. Existing emails are skipped, so a re-run imports nothing new.
+    Import {
+        /// The file (`.csv`, or `.jsonl`/`.ndjson`)
+        file: PathBuf,
+        /// `csv` or `jsonl` [default: by the file's extension]
+        #[arg(long)]
+        format: Option<String>,
+        /// Validate and count; write nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Abort before writing anything if any row is refused
+        #[arg(long)]
+        strict: bool,
     },
 }

@@ -16,9 +16,16 @@ async fn main() -> anyhow::Result<()> {
     // reqwest (tests) and sqlx can both enable rustls providers; pick one explicitly.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = cli::Cli::parse();
+    if let cli::Command::Policies(cmd) = &cli.command {
+        // Offline: no database, no secret, no configuration.
+        return commands::policies::run(cmd);
+    }
     let serve_args = match &cli.command {
         cli::Command::Serve(args) => Some(args.as_ref()),
-        cli::Command::Users(_) | cli::Command::Keys(_) | cli::Command::Audit(_) => None,
+        cli::Command::Users(_)
+        | cli::Command::Keys(_)
+        | cli::Command::Audit(_)
+        | cli::Command::Policies(_) => None,
     };
     let config = config::load(&cli.global, serve_args)?;
     init_tracing(config.json_logs);
@@ -27,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
         cli::Command::Users(cmd) => commands::users::run(config, cmd).await,
         cli::Command::Keys(cli::KeysCommand::Rotate) => commands::keys::rotate(config).await,
         cli::Command::Audit(cli::AuditCommand::Verify) => commands::audit::verify(config).await,
+        cli::Command::Policies(cmd) => commands::policies::run(&cmd),
     }
 }
 

@@ -144,3 +144,12 @@ pub async fn list_members(
     .fetch_all(conn)
     .await?)
 }
+
+/// Whether an org with this id exists
+pub async fn exists(conn: &mut AnyConnection, org_id: &str) -> Result<bool, StoreError> {
+    let found: Option<(String,)> = sqlx::query_as("SELECT id FROM orgs WHERE id = $1")
+        .bind(org_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(found.is_some())
+}

@@ -54,6 +54,11 @@ impl UserRow {
     pub fn disabled(&self) -> bool {
         super::flag(self.disabled)
     }
+
+    /// Marks the row disabled (an imported account that arrives disabled)
+    pub fn set_disabled(&mut self, disabled: bool) {
+        self.disabled = i64::from(disabled);
+    }
 }
 
 const COLUMNS: &str =

@@ -21,6 +21,7 @@ mod contract;
 mod denials;
 mod documents;
 mod hardening;
+mod import;
 mod interop;
 mod jwt_attacks;
 mod listing;
