@@ -129,10 +129,11 @@ impl Services {
             let mut conn = self.db.acquire().await?;
             for v in &valid {
                 for (org, _) in &v.orgs {
-                    let id = org.to_string();
-                    if !known.contains_key(&id) {
-                        let exists = orgs::exists(&mut conn, &id).await?;
-                        known.insert(id, exists);
+                    if let std::collections::hash_map::Entry::Vacant(slot) =
+                        known.entry(org.to_string())
+                    {
+                        let exists = orgs::exists(&mut conn, slot.key()).await?;
+                        slot.insert(exists);
                     }
                 }
             }

@@ -65,11 +65,14 @@ fn flag(raw: &str) -> Result<bool, String> {
     }
 }
 
-/// The file's records, and the rows that could not even be read: `(line, reason)`
+/// A row refused: its line and why
+type Refused = (usize, String);
+
+/// The file's records, and the rows that could not even be read
 fn read_records(
     path: &std::path::Path,
     format: &str,
-) -> anyhow::Result<(Vec<ImportRecord>, Vec<(usize, String)>)> {
+) -> anyhow::Result<(Vec<ImportRecord>, Vec<Refused>)> {
     let mut records = Vec::new();
     let mut unreadable = Vec::new();
     match format {

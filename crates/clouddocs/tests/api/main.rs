@@ -20,6 +20,7 @@ mod concurrency;
 mod contract;
 mod denials;
 mod documents;
+mod fastapi;
 mod hardening;
 mod import;
 mod interop;
