@@ -28,7 +28,8 @@ async fn main() -> anyhow::Result<()> {
         | cli::Command::Policies(_) => None,
     };
     let config = config::load(&cli.global, serve_args)?;
-    init_tracing(config.json_logs);
+    // An admin command's report is its standard output; its logs go to standard error.
+    init_tracing(config.json_logs, serve_args.is_none());
     match cli.command {
         cli::Command::Serve(_) => commands::serve::run(config).await,
         cli::Command::Users(cmd) => commands::users::run(config, cmd).await,
@@ -38,16 +39,17 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-fn init_tracing(json: bool) {
+fn init_tracing(json: bool, to_stderr: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
+    match (json, to_stderr) {
+        (true, true) => builder.json().with_writer(std::io::stderr).init(),
+        (true, false) => builder.json().init(),
+        (false, true) => builder.with_writer(std::io::stderr).init(),
+        (false, false) => builder.init(),
     }
 }
