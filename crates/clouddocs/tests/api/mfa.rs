@@ -31,6 +31,7 @@ backends!(
     enrolling_signs_out_every_other_session_and_api_sign_in,
     factors_are_managed_from_a_session_never_with_a_token,
     parallel_wrong_codes_on_one_token_get_three_checks,
+    fifty_parallel_uses_of_one_recovery_code_sign_in_once,
 );
 
 backends!(
@@ -1388,4 +1389,41 @@ async fn headless_chromium_registers_a_passkey_and_signs_in_with_it_alone(backen
         1,
         "the cloned key is audited"
     );
+}
+
+async fn fifty_parallel_uses_of_one_recovery_code_sign_in_once(app: TestApp) {
+    let (_, yu) = enrolled(&app, "yu@example.com").await;
+    let code = yu.recovery_codes[0].clone();
+    // Fifty sign-ins, each with its own mfa_token, all presenting the same recovery code.
+    let browser = app.browser();
+    let mut tokens = Vec::new();
+    for _ in 0..50 {
+        tokens.push(challenge(&app, &browser, "yu@example.com").await);
+    }
+    let mut attempts = tokio::task::JoinSet::new();
+    for token in tokens {
+        let (url, code) = (app.url("/auth/mfa"), code.clone());
+        attempts.spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({"mfa_token": token, "recovery_code": code}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let statuses = attempts.join_all().await;
+    let signed_in = statuses.iter().filter(|s| **s == 200).count();
+    assert_eq!(signed_in, 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 401), "{statuses:?}");
+    let events: Value = serde_json::from_str(&audit_log(&app).await).unwrap();
+    let used = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "mfa.recovery.used")
+        .count();
+    assert_eq!(used, 1);
 }
