@@ -19,6 +19,7 @@ course `algebra`).
 """
 
 import os
+import time
 
 import httpx
 import jwt
@@ -37,6 +38,25 @@ oauth2 = OAuth2AuthorizationCodeBearer(
     scopes={"documents:read": "read course material", "profile": "your name"},
 )
 jwks = jwt.PyJWKClient(f"{CLOUDDOCS}/.well-known/jwks.json", cache_keys=True)
+REFETCH_INTERVAL = 10.0  # seconds between JWKS fetches caused by unknown kids
+_last_refetch = [0.0]
+
+
+def signing_key(token: str) -> jwt.PyJWK:
+    """The JWKS key the token's kid names. An unknown kid refetches the JWKS (key
+    rotation), at most once per REFETCH_INTERVAL: made-up kids cost CloudDocs one fetch per
+    interval, not one per request."""
+    kid = jwt.get_unverified_header(token).get("kid")
+    for key in jwks.get_signing_keys():
+        if key.key_id == kid:
+            return key
+    now = time.monotonic()
+    if now - _last_refetch[0] >= REFETCH_INTERVAL:
+        _last_refetch[0] = now
+        for key in jwks.get_signing_keys(refresh=True):
+            if key.key_id == kid:
+                return key
+    raise jwt.PyJWKClientError(f"unknown signing key {kid!r}")
 app = FastAPI(
     title="Courses",
     swagger_ui_init_oauth={"clientId": os.environ.get("PUBLIC_CLIENT_ID", ""), "usePkceWithAuthorizationCodeGrant": True},
@@ -52,7 +72,7 @@ def refused(code: int, detail: str, scopes: SecurityScopes | None = None) -> HTT
 
 async def current_user(security_scopes: SecurityScopes, token: str = Depends(oauth2)) -> dict:
     try:
-        key = jwks.get_signing_key_from_jwt(token)
+        key = signing_key(token)
         claims = jwt.decode(
             token,
             key.key,
@@ -104,9 +124,9 @@ async def materials(course_id: str, user: dict = Security(current_user, scopes=[
         answer = await client.post(
             f"{CLOUDDOCS}/authz/check", json=question, headers={"Authorization": f"Bearer {user['token']}"}
         )
-    decision = answer.json()
     if answer.status_code != 200:
         raise HTTPException(status_code=502, detail=f"decision point answered {answer.status_code}")
+    decision = answer.json()
     if decision.get("decision") != "allow":
         raise HTTPException(status_code=403, detail={"error": "forbidden", "reasons": decision.get("reasons", [])})
     return {"course": course_id, "materials": ["week 1", "week 2"], "allowed_by": decision.get("policies", [])}

@@ -94,12 +94,12 @@ try {
 
   await alice.getByLabel('Key name').fill('ci key');
   await alice.getByLabel('documents:read').check();
-  await Promise.all([alice.waitForLoadState(), alice.getByRole('button', { name: 'Create key' }).click()]);
+  await Promise.all([alice.waitForResponse((r) => r.url().endsWith('/account/api-keys')), alice.getByRole('button', { name: 'Create key' }).click()]);
   const key = (await alice.locator('#new-key').textContent()).trim();
   seen.key_prefix = key.slice(0, 4);
   await check(alice, 'account-new-key');
   seen.key_before = await http('GET', `${config.base}/documents`, { 'x-api-key': key });
-  await Promise.all([alice.waitForLoadState(), alice.getByRole('button', { name: 'Revoke key ci key' }).click()]);
+  await Promise.all([alice.waitForResponse((r) => r.url().endsWith('/revoke')), alice.getByRole('button', { name: 'Revoke key ci key' }).click()]);
   seen.key_after = await http('GET', `${config.base}/documents`, { 'x-api-key': key });
 
   // --- documents: create, edit, share, as two users ----------------------------------
@@ -112,11 +112,13 @@ try {
   const documentId = new URL(alice.url()).pathname.split('/').pop();
   seen.heading = await alice.locator('h1').textContent();
   await alice.getByLabel('Text', { exact: true }).fill('Second draft.');
-  await Promise.all([alice.waitForLoadState(), alice.getByRole('button', { name: 'Save' }).click()]);
+  await Promise.all([alice.waitForResponse((r) => r.url().endsWith('/edit')), alice.getByRole('button', { name: 'Save' }).click()]);
+  await alice.waitForLoadState();
   seen.body_after_edit = (await alice.locator('.body').textContent()).trim();
   await alice.getByLabel('Email of an organization member').fill(config.bob.email);
   await alice.getByLabel('Role').selectOption('viewer');
-  await Promise.all([alice.waitForLoadState(), alice.getByRole('button', { name: 'Share', exact: true }).click()]);
+  await Promise.all([alice.waitForResponse((r) => r.url().endsWith('/share')), alice.getByRole('button', { name: 'Share', exact: true }).click()]);
+  await alice.waitForLoadState();
   seen.shared_with = await alice.locator('#sharing ~ ul.items').textContent();
   await check(alice, 'document');
 
@@ -128,7 +130,7 @@ try {
 
   await alice.getByLabel('Email of an organization member').fill(config.bob.email);
   await alice.getByLabel('Role').selectOption('editor');
-  await Promise.all([alice.waitForLoadState(), alice.getByRole('button', { name: 'Share', exact: true }).click()]);
+  await Promise.all([alice.waitForResponse((r) => r.url().endsWith('/share')), alice.getByRole('button', { name: 'Share', exact: true }).click()]);
   await bob.reload();
   seen.bob_as_editor = { buttons: await buttons(bob), policy: await decisions(documentId) };
 
@@ -136,7 +138,7 @@ try {
   await alice.goto(`${config.base}/tools/access`);
   await alice.getByLabel('Action').selectOption('delete');
   await alice.getByLabel('Resource').selectOption(`Document:${documentId}`);
-  await Promise.all([alice.waitForLoadState(), alice.getByRole('button', { name: 'Decide' }).click()]);
+  await Promise.all([alice.waitForResponse((r) => r.url().endsWith('/tools/access') && r.request().method() === 'POST'), alice.getByRole('button', { name: 'Decide' }).click()]);
   seen.access_allowed = {
     decision: (await alice.locator('#decision-text').textContent()).trim(),
     policies: await alice.locator('.policy-id').allTextContents(),
@@ -145,14 +147,14 @@ try {
   await bob.goto(`${config.base}/tools/access`);
   await bob.getByLabel('Action').selectOption('delete');
   await bob.getByLabel('Resource').selectOption(`Document:${documentId}`);
-  await Promise.all([bob.waitForLoadState(), bob.getByRole('button', { name: 'Decide' }).click()]);
+  await Promise.all([bob.waitForResponse((r) => r.url().endsWith('/tools/access') && r.request().method() === 'POST'), bob.getByRole('button', { name: 'Decide' }).click()]);
   seen.access_denied = {
     decision: (await bob.locator('#decision-text').textContent()).trim(),
     policies: await bob.locator('.policy-id').allTextContents(),
     reasons: await bob.locator('#reasons li').allTextContents(),
   };
   await bob.goto(`${config.base}/tools/access?tab=custom`);
-  await Promise.all([bob.waitForLoadState(), bob.getByRole('button', { name: 'Decide' }).click()]);
+  await Promise.all([bob.waitForResponse((r) => r.url().endsWith('/tools/access') && r.request().method() === 'POST'), bob.getByRole('button', { name: 'Decide' }).click()]);
   seen.access_custom = (await bob.locator('#decision-text').textContent()).trim();
   await check(bob, 'access-custom');
 
@@ -171,7 +173,7 @@ try {
     await visitor.goto(`${config.base}/tools/jwt`);
     await visitor.getByLabel('Token').fill(token);
     seen.live_decode_shown = await visitor.locator('#live-decode').isVisible();
-    await Promise.all([visitor.waitForLoadState(), visitor.getByRole('button', { name: 'Inspect' }).click()]);
+    await Promise.all([visitor.waitForResponse((r) => r.url().endsWith('/tools/jwt') && r.request().method() === 'POST'), visitor.getByRole('button', { name: 'Inspect' }).click()]);
     seen.jwt[name] = {
       verdict: (await visitor.locator('#verdict-text').textContent()).trim(),
       reasons: await visitor.locator('#reasons li').allTextContents(),

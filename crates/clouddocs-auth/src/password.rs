@@ -293,6 +293,13 @@ fn verify_bcrypt(
     if password.expose().len() > 72 {
         return Ok(Verification::Invalid);
     }
+    let cost = stored
+        .get(4..6)
+        .and_then(|c| c.parse::<u32>().ok())
+        .ok_or(HashError::MalformedHash)?;
+    if cost > MAX_BCRYPT_COST {
+        return Err(HashError::MalformedHash);
+    }
     match bcrypt::verify(password.expose(), stored) {
         Ok(true) => Ok(Verification::Valid {
             rehash: Some(hash_blocking(params, password.expose().as_bytes(), memory)?),
@@ -304,7 +311,10 @@ fn verify_bcrypt(
 
 /// Most PBKDF2 iterations a stored hash may ask for: Django's default is 1,000,000 (5.x);
 /// a tampered row must not make one login spin for minutes
-const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+const MAX_PBKDF2_ITERATIONS: u32 = 2_000_000;
+/// Highest bcrypt cost verified: 15 is about 2 s per attempt here; each step doubles it,
+/// and a cost-31 row would hold a hashing thread for a day per sign-in attempt
+const MAX_BCRYPT_COST: u32 = 15;
 
 /// Whether `stored` is a hash CloudDocs can verify (and upgrade at the next sign-in): an
 /// Argon2 PHC string, bcrypt (`$2a$`, `$2b$`, `$2y$`) or Django's `pbkdf2_sha256$…`.
@@ -321,7 +331,7 @@ pub fn is_importable_hash(stored: &str) -> Result<(), &'static str> {
         }
         let cost_ok = cost
             .and_then(|c| c.parse::<u32>().ok())
-            .is_some_and(|c| (4..=31).contains(&c));
+            .is_some_and(|c| (4..=MAX_BCRYPT_COST).contains(&c));
         let body_ok = body.is_some_and(|b| b.len() == 53 && b.is_ascii());
         return if cost_ok && body_ok {
             Ok(())

@@ -37,7 +37,10 @@ impl AuthzClient {
     pub fn new(base: impl Into<String>) -> Self {
         Self {
             base: base.into().trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(5))
+                .build()
+                .unwrap_or_default(),
         }
     }
 
@@ -48,13 +51,26 @@ impl AuthzClient {
         token: &str,
         question: &serde_json::Value,
     ) -> Result<Decision, AuthError> {
-        self.http
+        let response = self
+            .http
             .post(format!("{}/authz/check", self.base))
             .bearer_auth(token)
             .json(question)
             .send()
             .await
-            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| AuthError::Unavailable(e.to_string()))?;
+        // The caller's token refused by CloudDocs is the caller's problem, not an outage.
+        match response.status().as_u16() {
+            401 => return Err(AuthError::Invalid("CloudDocs refused the token".to_owned())),
+            403 => {
+                return Err(AuthError::InsufficientScope(
+                    "the decision point refused the question".to_owned(),
+                ));
+            }
+            _ => {}
+        }
+        response
+            .error_for_status()
             .map_err(|e| AuthError::Unavailable(e.to_string()))?
             .json()
             .await

@@ -155,11 +155,14 @@ impl Verifier {
             .get("jwks_uri")
             .and_then(serde_json::Value::as_str)
             .ok_or_else(|| AuthError::Unavailable("no jwks_uri in discovery".to_owned()))?;
-        let issuer = document
-            .get("issuer")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or(issuer);
-        let verifier = Self::new(issuer, audience, jwks_uri);
+        // OpenID Connect Discovery §4.3: the document's issuer must be the one asked for.
+        let stated = document.get("issuer").and_then(serde_json::Value::as_str);
+        if stated.map(|s| s.trim_end_matches('/')) != Some(issuer.trim_end_matches('/')) {
+            return Err(AuthError::Unavailable(format!(
+                "the discovery document names issuer {stated:?}, not {issuer}"
+            )));
+        }
+        let verifier = Self::new(issuer.trim_end_matches('/'), audience, jwks_uri);
         verifier.refetch().await?;
         Ok(verifier)
     }

@@ -175,20 +175,23 @@ fn claim_reasons(claims: &Value, expect: &VerifyOptions, reasons: &mut Vec<Strin
     let leeway = i64::try_from(expect.leeway_secs).unwrap_or(0);
     let time = |name: &str| object.get(name).and_then(Value::as_i64);
     if let Some(exp) = time("exp")
-        && exp + leeway <= now
+        && exp.saturating_add(leeway) <= now
     {
-        reasons.push(format!("expired {} s ago (`exp` {exp})", now - exp));
+        reasons.push(format!(
+            "expired {} s ago (`exp` {exp})",
+            now.saturating_sub(exp)
+        ));
     }
     if let Some(nbf) = time("nbf")
-        && nbf - leeway > now
+        && nbf.saturating_sub(leeway) > now
     {
         reasons.push(format!(
             "not valid for another {} s (`nbf` {nbf})",
-            nbf - now
+            nbf.saturating_sub(now)
         ));
     }
     if let Some(iat) = time("iat")
-        && iat - leeway > now
+        && iat.saturating_sub(leeway) > now
     {
         reasons.push(format!("issued in the future (`iat` {iat})"));
     }
@@ -243,6 +246,21 @@ mod tests {
         assert!(text.contains("expired"), "{text}");
         assert!(text.contains("wrong issuer"), "{text}");
         assert_eq!(diagnosis.reasons.len(), 2, "{text}");
+    }
+
+    #[test]
+    fn extreme_times_are_reasons_not_overflows() {
+        let (ring, _) = ring(SigningAlgorithm::EdDsa);
+        for (exp, nbf) in [(i64::MIN, i64::MAX), (i64::MAX, i64::MIN)] {
+            let mut odd = serde_json::to_value(claims()).unwrap();
+            odd["exp"] = json!(exp);
+            odd["nbf"] = json!(nbf);
+            odd["iat"] = json!(nbf);
+            let token = ring.sign(&odd).unwrap();
+            let diagnosis = ring.diagnose(&token, &options());
+            assert!(diagnosis.verdict.is_err());
+            assert!(!diagnosis.reasons.is_empty());
+        }
     }
 
     #[test]

@@ -33,8 +33,13 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/documents/{id}/delete", post(post_delete))
 }
 
-/// Whether the request prefers HTML to JSON (a browser's navigation); `*/*` alone is JSON
+/// Whether the request prefers HTML to JSON (a browser's navigation); `*/*` alone is JSON,
+/// and so is any request carrying an API credential (a bearer token or an API key), whatever
+/// its `Accept` says (some HTTP clients prefer `text/html` by default)
 pub(crate) fn prefers_html(headers: &HeaderMap) -> bool {
+    if headers.contains_key(header::AUTHORIZATION) || headers.contains_key("x-api-key") {
+        return false;
+    }
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -75,7 +75,7 @@ fn claim_rows(claims: Option<&Value>) -> Vec<ClaimRow> {
                     format!(
                         "{} ({})",
                         super::when(t.saturating_mul(1000)),
-                        relative(t - now)
+                        relative(t.saturating_sub(now))
                     )
                 });
             ClaimRow {
@@ -278,6 +278,9 @@ async fn render_access(
     } else {
         StatusCode::OK
     };
+    // The policy text is a platform admin's to read (as `GET /admin/policies` is); others
+    // see the ids of the policies that decided.
+    let show_source = principal.is_platform_admin();
     let (decided, allowed, policies, reasons) = match outcome.decision {
         Some(d) => (
             true,
@@ -287,7 +290,7 @@ async fn render_access(
                 .map(|id| PolicyShown {
                     source: sources
                         .iter()
-                        .find(|(label, _)| *label == id)
+                        .find(|(label, _)| show_source && *label == id)
                         .map(|(_, text)| text.clone())
                         .unwrap_or_default(),
                     id,

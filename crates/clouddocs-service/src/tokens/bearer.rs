@@ -109,8 +109,26 @@ impl Services {
     pub async fn inspect_token(&self, jwt: &str) -> Result<TokenInspection, ServiceError> {
         let jwt = jwt.trim();
         let diagnosis = self.keys.ring().diagnose(jwt, &self.verify_options());
-        let mut accepted = diagnosis.verdict.is_ok();
+        // The verdict is the API's own: the key manager's verification (which reloads the
+        // keys on an unknown kid) into the access-token claims, then the user check.
+        let verified = self
+            .keys
+            .verify::<AccessClaims>(jwt, &self.verify_options())
+            .await;
+        let mut accepted = verified.is_ok();
         let mut reasons = diagnosis.reasons;
+        match &verified {
+            Ok(claims) if claims.client => {
+                accepted = false;
+                reasons.push(
+                    "a client's own token (client_credentials): it cannot act as a user on this API"
+                        .to_owned(),
+                );
+            }
+            Ok(_) => reasons.clear(),
+            Err(err) if reasons.is_empty() => reasons.push(err.to_string()),
+            Err(_) => {}
+        }
         if accepted && let Some(claims) = &diagnosis.claims {
             let jti = claims
                 .get("jti")

@@ -89,11 +89,21 @@ fn test(dir: &Path) -> anyhow::Result<()> {
     )?;
     let pack: Pack = serde_json::from_str(&read(&dir.join("scenarios.json"))?)
         .context("scenarios.json is not a list of scenarios")?;
+    if pack.scenarios.is_empty() {
+        bail!("{} has no scenarios", dir.join("scenarios.json").display());
+    }
     let mut failed = 0usize;
     for scenario in &pack.scenarios {
+        let expected_allowed = match scenario.expected.as_str() {
+            "allow" => true,
+            "deny" => false,
+            other => bail!(
+                "scenario `{}`: expected is `{other}`, not allow or deny",
+                scenario.name
+            ),
+        };
         let verdict = match engine.check_custom(&scenario.check) {
             Ok(decision) => {
-                let expected_allowed = scenario.expected == "allow";
                 let reason_ok = scenario.reason_contains.as_ref().is_none_or(|needle| {
                     decision.reasons.iter().any(|r| r.contains(needle.as_str()))
                 });

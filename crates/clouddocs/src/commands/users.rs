@@ -90,15 +90,20 @@ fn read_records(
             let (name, disabled, orgs) =
                 (column("display_name"), column("disabled"), column("orgs"));
             for (index, row) in reader.records().enumerate() {
-                // Line 1 is the header.
-                let line = index + 2;
+                // The line the record starts on (a quoted field may span lines).
                 let row = match row {
                     Ok(row) => row,
                     Err(err) => {
+                        let line = err
+                            .position()
+                            .map_or(index + 2, |p| usize::try_from(p.line()).unwrap_or(0));
                         unreadable.push((line, format!("unreadable CSV: {err}")));
                         continue;
                     }
                 };
+                let line = row
+                    .position()
+                    .map_or(index + 2, |p| usize::try_from(p.line()).unwrap_or(0));
                 let field = |i: Option<usize>| i.and_then(|i| row.get(i)).unwrap_or_default();
                 match flag(field(disabled)) {
                     Ok(disabled) => records.push(ImportRecord {

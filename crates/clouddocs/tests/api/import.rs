@@ -61,10 +61,15 @@ async fn bcrypt_argon2_and_django_users_import_sign_in_and_are_upgraded(app: Tes
         .await;
     let org = org["id"].as_str().unwrap().to_owned();
     let bcrypt = bcrypt::hash("bcrypt user password", 4).unwrap();
-    let argon = argon2::Argon2::default()
-        .hash_password(b"argon user password")
-        .unwrap()
-        .to_string();
+    // Weaker than the server's parameters, so the first sign-in upgrades it.
+    let argon = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(8192, 1, 1, None).unwrap(),
+    )
+    .hash_password(b"argon user password")
+    .unwrap()
+    .to_string();
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("users.csv");
     let rows = [
@@ -127,7 +132,11 @@ async fn bcrypt_argon2_and_django_users_import_sign_in_and_are_upgraded(app: Tes
     // Each user signs in with the password of the old system; the hash becomes Argon2id.
     for (email, password, legacy) in [
         ("bea@example.com", "bcrypt user password", "$2"),
-        ("arno@example.com", "argon user password", "$argon2id$"),
+        (
+            "arno@example.com",
+            "argon user password",
+            "$argon2id$v=19$m=8192,t=1,p=1$",
+        ),
         ("dj@example.com", DJANGO_PASSWORD, "pbkdf2_sha256$"),
     ] {
         assert!(

@@ -1417,7 +1417,10 @@ async fn fifty_parallel_uses_of_one_recovery_code_sign_in_once(app: TestApp) {
     let statuses = attempts.join_all().await;
     let signed_in = statuses.iter().filter(|s| **s == 200).count();
     assert_eq!(signed_in, 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 401), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 401),
+        "{statuses:?}"
+    );
     let events: Value = serde_json::from_str(&audit_log(&app).await).unwrap();
     let used = events
         .as_array()
