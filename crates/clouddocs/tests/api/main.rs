@@ -18,6 +18,7 @@ mod bounds;
 mod caches;
 mod concurrency;
 mod contract;
+mod crash;
 mod denials;
 mod documents;
 mod fastapi;
