@@ -72,8 +72,9 @@ pub async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
     // The database pool as it is now: open connections and how many of them are idle.
     let pool = state.svc.db().pool();
     metrics::gauge!("clouddocs_db_pool_connections").set(f64::from(pool.size()));
-    metrics::gauge!("clouddocs_db_pool_idle")
-        .set(f64::from(u32::try_from(pool.num_idle()).unwrap_or(u32::MAX)));
+    metrics::gauge!("clouddocs_db_pool_idle").set(f64::from(
+        u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+    ));
     (
         [(
             axum::http::header::CONTENT_TYPE,
