@@ -67,24 +67,36 @@ pub(crate) struct LoginForm {
     next: Option<String>,
 }
 
-fn csrf_cookie_name(settings: &HttpSettings) -> &'static str {
-    if settings.dev {
-        "clouddocs-login"
-    } else {
-        "__Host-clouddocs-login"
+/// Which signed-out form a double-submit cookie belongs to: each has its own, so opening
+/// one (the JWT inspector in another tab) never invalidates the other (a sign-in in progress)
+#[derive(Debug, Clone, Copy)]
+pub(super) enum FormCookie {
+    /// `/login` and its second-factor step
+    SignIn,
+    /// `/tools/jwt`
+    Tools,
+}
+
+fn csrf_cookie_name(settings: &HttpSettings, which: FormCookie) -> &'static str {
+    match (which, settings.dev) {
+        (FormCookie::SignIn, true) => "clouddocs-login",
+        (FormCookie::SignIn, false) => "__Host-clouddocs-login",
+        (FormCookie::Tools, true) => "clouddocs-tools",
+        (FormCookie::Tools, false) => "__Host-clouddocs-tools",
     }
 }
 
-/// Renders a form of the sign-in with a fresh double-submit token (cookie and field)
+/// Renders a signed-out form with a fresh double-submit token (cookie and field)
 pub(super) fn with_csrf(
     state: &AppState,
     status: StatusCode,
+    which: FormCookie,
     form: impl FnOnce(&str) -> Response,
 ) -> Response {
     let Ok(csrf) = token::random_token(32) else {
         return super::error_page(StatusCode::INTERNAL_SERVER_ERROR, "try again later");
     };
-    let cookie = Cookie::build((csrf_cookie_name(&state.settings), csrf.clone()))
+    let cookie = Cookie::build((csrf_cookie_name(&state.settings, which), csrf.clone()))
         .http_only(true)
         .secure(!state.settings.dev)
         .same_site(SameSite::Lax)
@@ -107,7 +119,7 @@ fn render(
     email: &str,
     error: Option<&str>,
 ) -> Response {
-    with_csrf(state, status, |csrf| {
+    with_csrf(state, status, FormCookie::SignIn, |csrf| {
         page(
             status,
             LoginPage {
@@ -138,7 +150,7 @@ fn render_second_factor(
 ) -> Response {
     let next = safe_next(step.next);
     let next_encoded = super::url_encode(next);
-    with_csrf(state, status, |csrf| {
+    with_csrf(state, status, FormCookie::SignIn, |csrf| {
         page(
             status,
             SecondFactorPage {
@@ -155,9 +167,14 @@ fn render_second_factor(
 }
 
 /// Whether the double-submit token of a form matches its cookie
-pub(super) fn csrf_ok(state: &AppState, jar: &CookieJar, presented: &str) -> bool {
+pub(super) fn csrf_ok(
+    state: &AppState,
+    jar: &CookieJar,
+    which: FormCookie,
+    presented: &str,
+) -> bool {
     let expected = jar
-        .get(csrf_cookie_name(&state.settings))
+        .get(csrf_cookie_name(&state.settings, which))
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
     !expected.is_empty()
@@ -203,7 +220,7 @@ fn refused_step(err: &ServiceError, rerender: impl Fn(StatusCode, &str) -> Respo
 fn signed_in(state: &AppState, outcome: LoginOutcome, next: &str) -> Response {
     let max_age = i64::try_from(state.svc.config().session_absolute.as_secs()).unwrap_or(i64::MAX);
     let cookie = session_cookie(&state.settings, outcome.session_token, max_age);
-    let cleared = Cookie::build((csrf_cookie_name(&state.settings), ""))
+    let cleared = Cookie::build((csrf_cookie_name(&state.settings, FormCookie::SignIn), ""))
         .http_only(true)
         .secure(!state.settings.dev)
         .path("/")
@@ -241,7 +258,7 @@ pub(crate) async fn post_login_form(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let next = form.next.as_deref().unwrap_or(super::AFTER_LOGIN);
-    if !csrf_ok(&state, &jar, &form.csrf_token) {
+    if !csrf_ok(&state, &jar, FormCookie::SignIn, &form.csrf_token) {
         return render(
             &state,
             StatusCode::FORBIDDEN,
@@ -287,7 +304,7 @@ pub(crate) async fn post_login_mfa(
     Form(form): Form<SecondFactorForm>,
 ) -> Response {
     let next = form.next.as_deref().unwrap_or(super::AFTER_LOGIN);
-    if !csrf_ok(&state, &jar, &form.csrf_token) {
+    if !csrf_ok(&state, &jar, FormCookie::SignIn, &form.csrf_token) {
         return render(
             &state,
             StatusCode::FORBIDDEN,

@@ -14,7 +14,7 @@ use clouddocs_service::ServiceError;
 use serde_json::Value;
 
 use super::form::Fields;
-use super::login::{csrf_ok, with_csrf};
+use super::login::{FormCookie, csrf_ok, with_csrf};
 use super::{PageUser, failure_page, form_user, page, page_user};
 use crate::state::AppState;
 
@@ -96,7 +96,7 @@ fn jwt_page(state: &AppState, status: StatusCode, body: JwtPage<'_>) -> Response
 }
 
 async fn get_jwt(State(state): State<AppState>) -> Response {
-    with_csrf(&state, StatusCode::OK, |csrf| {
+    with_csrf(&state, StatusCode::OK, FormCookie::Tools, |csrf| {
         jwt_page(
             &state,
             StatusCode::OK,
@@ -117,7 +117,7 @@ async fn get_jwt(State(state): State<AppState>) -> Response {
 /// logged, stored, audited or echoed back.
 async fn post_jwt(State(state): State<AppState>, jar: CookieJar, fields: Fields) -> Response {
     let empty = |status: StatusCode, error: &'static str| {
-        with_csrf(&state, status, |csrf| {
+        with_csrf(&state, status, FormCookie::Tools, |csrf| {
             jwt_page(
                 &state,
                 status,
@@ -133,7 +133,7 @@ async fn post_jwt(State(state): State<AppState>, jar: CookieJar, fields: Fields)
             )
         })
     };
-    if !csrf_ok(&state, &jar, fields.csrf()) {
+    if !csrf_ok(&state, &jar, FormCookie::Tools, fields.csrf()) {
         return empty(
             StatusCode::FORBIDDEN,
             "The form expired. Paste the token again.",
@@ -152,7 +152,7 @@ async fn post_jwt(State(state): State<AppState>, jar: CookieJar, fields: Fields)
         .as_ref()
         .and_then(|h| serde_json::to_string_pretty(h).ok())
         .unwrap_or_else(|| "(not decodable)".to_owned());
-    with_csrf(&state, StatusCode::OK, |csrf| {
+    with_csrf(&state, StatusCode::OK, FormCookie::Tools, |csrf| {
         jwt_page(
             &state,
             StatusCode::OK,

@@ -17,6 +17,7 @@ backends!(
     documents_are_html_for_browsers_and_json_for_everyone_else,
     the_account_page_turns_two_step_sign_in_on_and_off,
     the_jwt_inspector_gives_the_apis_own_verdict,
+    opening_the_inspector_leaves_a_sign_in_in_progress_valid,
 );
 
 backends!(
@@ -672,4 +673,43 @@ async fn the_jwt_inspector_gives_the_apis_own_verdict(app: TestApp) {
     );
     // Nothing of the token is echoed into the form.
     assert!(!page.contains(&user_token));
+}
+
+async fn opening_the_inspector_leaves_a_sign_in_in_progress_valid(app: TestApp) {
+    let registered = app
+        .register(&app.browser(), "kit@example.com", PASSWORD)
+        .await;
+    assert_eq!(registered.status(), 201);
+    let browser = app.browser();
+    let form = browser
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = input_value(&form, "csrf_token");
+    // The inspector in another tab of the same browser: its own double-submit cookie.
+    let tools = browser.get(app.url("/tools/jwt")).send().await.unwrap();
+    assert_eq!(tools.status(), 200);
+    let signed_in = browser
+        .post(app.url("/login"))
+        .form(&[
+            ("email", "kit@example.com"),
+            ("password", PASSWORD),
+            ("csrf_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303, "the sign-in form is still valid");
+    // And the login form's token does not pass the inspector's check.
+    let crossed = browser
+        .post(app.url("/tools/jwt"))
+        .form(&[("csrf_token", csrf.as_str()), ("token", "a.b.c")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(crossed.status(), 403);
 }
