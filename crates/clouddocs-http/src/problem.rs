@@ -252,6 +252,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::WrongCurrentPassword | ServiceError::WrongCode => {
                 ApiError::Forbidden(err.to_string())
             }
+            ServiceError::StepUpRequired => ApiError::Unauthenticated {
+                detail: "sign in again with your second factor",
+                invalid_token: false,
+            },
             ServiceError::InvalidSecondFactor => ApiError::Unauthenticated {
                 detail: "invalid or expired second factor",
                 invalid_token: false,

@@ -69,6 +69,11 @@ pub enum ServiceError {
     /// expired, spent or another user's: deliberately indistinguishable (401)
     #[error("invalid or expired second factor")]
     InvalidSecondFactor,
+    /// The session proved no second factor while the user has one enrolled: signing in
+    /// again, second factor included, fixes it (401, as DESIGN.md's rule and RFC 9470's
+    /// step-up answer)
+    #[error("sign in again with your second factor")]
+    StepUpRequired,
     /// The code given for a change to the caller's own factors is wrong (403)
     #[error("the authentication code is not valid")]
     WrongCode,

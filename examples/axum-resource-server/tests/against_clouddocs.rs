@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use clouddocs_resource::Verifier;
-use clouddocs_testkit::{Auth, TestApp, backends};
-use serde_json::{Value, json};
+use clouddocs_testkit::{TestApp, backends};
+use serde_json::Value;
 
 backends!(
     [sqlite, postgres],
@@ -95,5 +95,4 @@ async fn scopes_keys_and_decisions_hold_in_front_of_a_real_server(app: TestApp) 
     let (status, body) = get(&format!("{api}/documents/{hidden}/summary"), Some(&reader)).await;
     assert_eq!(status, 403, "{body}");
     assert!(!body["reasons"].as_array().unwrap().is_empty(), "{body}");
-    let _ = (Auth::None, json!({}));
 }

@@ -200,6 +200,7 @@ fn refusal(err: &ServiceError) -> Option<String> {
         ServiceError::Validation(v) => Some(v.to_string()),
         ServiceError::WrongCurrentPassword
         | ServiceError::WrongCode
+        | ServiceError::StepUpRequired
         | ServiceError::Conflict(_)
         | ServiceError::Forbidden(_)
         | ServiceError::InsufficientScope(_)

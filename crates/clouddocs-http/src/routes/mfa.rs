@@ -59,8 +59,8 @@ pub async fn get_mfa(
 #[utoipa::path(post, path = "/me/mfa/totp", tag = "mfa", request_body = PasswordRequest,
     responses(
         (status = 200, body = TotpEnrolmentResponse),
-        (status = 401, description = "Not authenticated"),
-        (status = 403, description = "Wrong password, missing CSRF token, a token or API key instead of a session, or a session that proved no second factor while one is enrolled"),
+        (status = 401, description = "Not authenticated, or a session that proved no second factor while one is enrolled: sign in again with it"),
+        (status = 403, description = "Wrong password, missing CSRF token, or a token or API key instead of a session"),
         (status = 409, description = "An authenticator is enrolled already"),
     ))]
 pub async fn post_totp(
@@ -104,7 +104,7 @@ pub async fn post_totp_confirm(
     responses(
         (status = 204, description = "Removed"),
         (status = 401, description = "Not authenticated"),
-        (status = 403, description = "Wrong password or code, missing CSRF token, or not a session that proved a second factor"),
+        (status = 403, description = "Wrong password or code, missing CSRF token, or a token or API key instead of a session"),
     ))]
 pub async fn delete_totp(
     State(state): State<AppState>,
@@ -126,7 +126,7 @@ pub async fn delete_totp(
     responses(
         (status = 200, body = RecoveryCodesResponse),
         (status = 401, description = "Not authenticated"),
-        (status = 403, description = "Wrong password or code, missing CSRF token, or not a session that proved a second factor"),
+        (status = 403, description = "Wrong password or code, missing CSRF token, or a token or API key instead of a session"),
     ))]
 pub async fn post_recovery_codes(
     State(state): State<AppState>,
@@ -213,7 +213,7 @@ pub async fn get_passkeys(
     responses(
         (status = 204, description = "Renamed"),
         (status = 401, description = "Not authenticated"),
-        (status = 403, description = "Missing CSRF token, or not a session that proved a second factor"),
+        (status = 403, description = "Missing CSRF token, or a token or API key instead of a session"),
         (status = 404, description = "No such passkey of the caller"),
         (status = 422, description = "Invalid name"),
     ))]
@@ -239,7 +239,7 @@ pub async fn patch_passkey(
     responses(
         (status = 204, description = "Removed"),
         (status = 401, description = "Not authenticated"),
-        (status = 403, description = "Missing CSRF token, or not a session that proved a second factor"),
+        (status = 403, description = "Missing CSRF token, or a token or API key instead of a session"),
         (status = 404, description = "No such passkey of the caller"),
     ))]
 pub async fn delete_passkey(

@@ -85,9 +85,7 @@ impl Services {
             ));
         }
         if !principal.amr.is_mfa() && self.enrolled(&principal.user_id.to_string()).await?.any() {
-            return Err(ServiceError::Forbidden(
-                "sign in with your second factor before changing your factors",
-            ));
+            return Err(ServiceError::StepUpRequired);
         }
         Ok(())
     }

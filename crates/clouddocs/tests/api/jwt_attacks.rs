@@ -53,7 +53,7 @@ fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-pub(crate) fn b64_json(value: &Value) -> String {
+fn b64_json(value: &Value) -> String {
     b64(&serde_json::to_vec(value).unwrap())
 }
 
